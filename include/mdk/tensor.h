@@ -1,0 +1,121 @@
+/* tensor.h: n-dimensional tensors of every ONNX element type, their file codecs (.npy, .npz, ONNX
+ * TensorProto .pb, JSON) and numerical comparison. Included by mdk.h; do not include it alone. */
+#ifndef MDK_TENSOR_H
+#define MDK_TENSOR_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The largest rank a tensor may have. */
+#define MDK_MAX_DIMS 32
+
+/* Size caps applied to every file or buffer a tensor is read from; larger inputs are MDK_ERR_TOO_LARGE. */
+#define MDK_TENSOR_MAX_BYTES ((uint64_t)4 << 30)   /* one tensor's data */
+#define MDK_JSON_MAX_BYTES ((uint64_t)512 << 20)   /* one JSON document */
+#define MDK_NPZ_MAX_MEMBERS 4096
+
+typedef struct mdk_tensor mdk_tensor;
+
+/* A new tensor of `dtype` with `ndim` dims `shape` (each >= 0), zero-filled (strings: ""). The element
+ * count and byte size are checked against overflow and MDK_TENSOR_MAX_BYTES. */
+MDK_API mdk_status mdk_tensor_new(mdk_dtype dtype, size_t ndim, const int64_t *shape, mdk_tensor **out);
+/* A deep copy, name included. */
+MDK_API mdk_status mdk_tensor_clone(const mdk_tensor *t, mdk_tensor **out);
+MDK_API void mdk_tensor_free(mdk_tensor *t);
+/* Frees `n` tensors and the array holding them (as returned by mdk_npz_read or mdk_model_run). */
+MDK_API void mdk_tensors_free(mdk_tensor **ts, size_t n);
+
+MDK_API mdk_dtype mdk_tensor_dtype(const mdk_tensor *t);
+MDK_API size_t mdk_tensor_ndim(const mdk_tensor *t);
+/* `ndim` dims; NULL-free even for rank 0. */
+MDK_API const int64_t *mdk_tensor_shape(const mdk_tensor *t);
+MDK_API size_t mdk_tensor_count(const mdk_tensor *t);
+/* Bytes of element data (count * element size); 0 for string tensors. */
+MDK_API size_t mdk_tensor_nbytes(const mdk_tensor *t);
+/* Element data in row-major (C) order, native byte order. For string tensors use mdk_tensor_string. */
+MDK_API void *mdk_tensor_data(const mdk_tensor *t);
+
+/* Element `i` of a string tensor as a NUL-terminated UTF-8 string (NULL if `t` is not a string tensor or
+ * `i` is out of range). */
+MDK_API const char *mdk_tensor_string(const mdk_tensor *t, size_t i);
+MDK_API mdk_status mdk_tensor_set_string(mdk_tensor *t, size_t i, const char *s, size_t len);
+
+/* Element `i` converted to double (bool 0/1; float16/bfloat16 widened). NaN for strings or out of range. */
+MDK_API double mdk_tensor_get_f64(const mdk_tensor *t, size_t i);
+
+/* The tensor's name ("" when unnamed): the input or output it belongs to. */
+MDK_API const char *mdk_tensor_name(const mdk_tensor *t);
+MDK_API mdk_status mdk_tensor_set_name(mdk_tensor *t, const char *name);
+
+/* Reshapes in place to a shape with the same element count. */
+MDK_API mdk_status mdk_tensor_reshape(mdk_tensor *t, size_t ndim, const int64_t *shape);
+
+/* Fills the tensor with pseudo-random values from `seed`: floats uniform in [0, 1), integers uniform in
+ * [0, 10) (clipped to the type's range), bools 0/1, strings of 1 to 8 lowercase letters. */
+MDK_API void mdk_tensor_fill_random(mdk_tensor *t, uint64_t seed);
+
+/* ---------------------------------------------------------------------------------------------------
+ * Files. The format follows the extension: .npy (NumPy), .pb (ONNX TensorProto), .json (see below).
+ * Readers never trust their input: every size is checked against the caps above and the actual length.
+ *
+ * JSON tensors are either
+ *   {"name": "x", "datatype": "FP32", "shape": [2, 2], "data": [1, 2, 3, 4]}   (KServe v2 style; "dtype"
+ *                                           is accepted for "datatype"; "data" may be flat or nested), or
+ *   a bare (nested) array such as [[1, 2], [3, 4]], whose shape is its nesting and whose dtype is float32
+ *   for numbers, bool for true/false and string for strings unless a dtype is expected (below).
+ * NaN and infinities are written as the strings "NaN", "Infinity" and "-Infinity" and read back. */
+typedef enum mdk_format {
+    MDK_FORMAT_AUTO = 0,
+    MDK_FORMAT_NPY = 1,
+    MDK_FORMAT_PB = 2,
+    MDK_FORMAT_JSON = 3
+} mdk_format;
+
+/* Reads one tensor from `path`. `expect` is the dtype the caller wants, or MDK_DTYPE_UNDEFINED: it only
+ * guides bare JSON arrays, which are converted to it; files carrying their own dtype are not converted. */
+MDK_API mdk_status mdk_tensor_read(const char *path, mdk_dtype expect, mdk_tensor **out);
+/* The same from memory; `format` must not be MDK_FORMAT_AUTO. `what` names the buffer in messages. */
+MDK_API mdk_status mdk_tensor_read_memory(const void *data, size_t len, mdk_format format, mdk_dtype expect,
+                                          const char *what, mdk_tensor **out);
+/* Writes one tensor to `path` in the format of its extension, atomically (a temporary file renamed into
+ * place: an existing file is replaced only when the write succeeded). */
+MDK_API mdk_status mdk_tensor_write(const mdk_tensor *t, const char *path);
+/* Encodes to a new malloc'd buffer the caller frees with free(). */
+MDK_API mdk_status mdk_tensor_write_memory(const mdk_tensor *t, mdk_format format, void **data, size_t *len);
+
+/* Reads every array of a NumPy .npz archive (stored or deflated), named by member without ".npy", in
+ * archive order. Frees with mdk_tensors_free. */
+MDK_API mdk_status mdk_npz_read(const char *path, mdk_tensor ***out, size_t *count);
+/* Writes `n` named tensors as an .npz archive (deflated when `compress`), atomically. Names must be
+ * unique and non-empty. */
+MDK_API mdk_status mdk_npz_write(const char *path, mdk_tensor *const *ts, size_t n, int compress);
+
+/* ---------------------------------------------------------------------------------------------------
+ * Comparison, with NumPy's allclose rule per element: |actual - expected| <= atol + rtol * |expected|.
+ * NaN equals NaN; infinities equal when identical. Strings and bools compare exactly. */
+typedef struct mdk_compare {
+    int pass;              /* 1 when dtype and shape agree and every element is within tolerance */
+    int dtype_match;
+    int shape_match;
+    size_t mismatches;     /* elements out of tolerance */
+    double max_abs_err;    /* largest |actual - expected| over finite pairs */
+    double max_rel_err;    /* largest |actual - expected| / |expected| over finite pairs with expected != 0 */
+    size_t worst_index;    /* flat index of the element furthest beyond its tolerance (or of max_abs_err) */
+    double worst_actual;
+    double worst_expected;
+} mdk_compare;
+
+/* Compares `actual` with `expected`. Returns MDK_OK whenever the comparison could be made; the verdict is
+ * in `out->pass`. */
+MDK_API mdk_status mdk_tensor_compare(const mdk_tensor *actual, const mdk_tensor *expected, double rtol, double atol,
+                                      mdk_compare *out);
+
+/* Writes a shape as "[1, 3, 224, 224]" into `buf` (always NUL-terminated, truncated to `size`). */
+MDK_API const char *mdk_shape_str(size_t ndim, const int64_t *shape, char *buf, size_t size);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,34 @@
+/* cli.h: helpers shared by the mdk command's verbs: errors, checked number parsing, verb table. The CLI
+ * uses only libmdk's public API. */
+#ifndef MDK_CLI_H
+#define MDK_CLI_H
+
+#include <stdio.h>
+
+#include "mdk/mdk.h"
+
+#define CLI_EXIT_FAIL 1
+#define CLI_EXIT_USAGE 2
+
+/* Prints "mdk VERB: message" on stderr and returns CLI_EXIT_FAIL. */
+int cli_error(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Prints "mdk VERB: message" plus a hint to --help and returns CLI_EXIT_USAGE. */
+int cli_usage_error(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The library's message for the last failure. */
+int cli_lib_error(const char *verb, mdk_status st);
+
+/* Whole-string checked parsing. Return 0 on success, -1 otherwise. */
+int cli_parse_i64(const char *s, long long min, long long max, long long *out);
+int cli_parse_f64(const char *s, double *out);
+/* Matches `arg` against "--name" or "--name=value"; on a match sets *value (the next argument when not
+ * inline, advancing *i) and returns 1; returns -1 when the value is missing. */
+int cli_opt_value(int argc, char **argv, int *i, const char *name, const char **value);
+int cli_is_help(const char *arg);
+/* Creates a directory and its parents (mode 0755). */
+int cli_mkdirs(const char *path);
+
+int cmd_inspect(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
+
+#endif

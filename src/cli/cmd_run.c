@@ -1,0 +1,257 @@
+/* cmd_run.c: `mdk run MODEL --input NAME=FILE|random ...`: one inference, outputs to .npy files or a summary. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+#define MAX_ARGS 256
+
+static void help(void)
+{
+    printf("usage: mdk run MODEL --input NAME=FILE ... [--dim DIM=VALUE ...] [--output-dir DIR] [--threads N]\n"
+           "               [--seed S] [--json]\n\n"
+           "Runs one inference on ONNX Runtime.\n\n"
+           "  --input NAME=FILE    feed input NAME from FILE: .npy, .pb (ONNX TensorProto) or .json; NAME= may be\n"
+           "                       left out when the model has one input\n"
+           "  --input NAME=random  fill input NAME with random data (floats in [0,1), integers in [0,10))\n"
+           "  --dim DIM=VALUE      size of a symbolic dim for random inputs (e.g. --dim batch=4); an unnamed\n"
+           "                       dynamic dim is set with --dim INPUT:AXIS=VALUE\n"
+           "  --output-dir DIR     write each output to DIR/<output name>.npy (characters outside [A-Za-z0-9_.-]\n"
+           "                       become _); without it, print a summary of each output\n"
+           "  --threads N          ONNX Runtime intra-op threads (default: one per core)\n"
+           "  --seed S             seed for random inputs (default 0)\n"
+           "  --json               print the outputs as JSON tensors (name, datatype, shape, data)\n");
+}
+
+typedef struct dim_arg {
+    const char *name; /* DIM, or INPUT:AXIS */
+    long long value;
+} dim_arg;
+
+static int find_dim(const dim_arg *dims, size_t nd, const char *input, size_t axis, const char *param, long long *v)
+{
+    char key[512];
+    snprintf(key, sizeof key, "%s:%zu", input, axis);
+    for (size_t i = 0; i < nd; i++)
+        if (strcmp(dims[i].name, key) == 0 || (param && strcmp(dims[i].name, param) == 0)) {
+            *v = dims[i].value;
+            return 1;
+        }
+    return 0;
+}
+
+static int make_random(const mdk_model *m, int idx, const dim_arg *dims, size_t nd, unsigned long long seed,
+                       mdk_tensor **out)
+{
+    const mdk_value_info *v = mdk_model_input(m, idx);
+    if (v->kind != MDK_VALUE_TENSOR)
+        return cli_error("run", "input '%s' is not a tensor; random data can only fill tensors", v->name);
+    int64_t shape[MDK_MAX_DIMS];
+    for (size_t k = 0; k < v->ndim; k++) {
+        long long val;
+        if (find_dim(dims, nd, v->name, k, v->dims[k].param, &val)) shape[k] = val;
+        else if (v->dims[k].value >= 0) shape[k] = v->dims[k].value;
+        else if (v->dims[k].param)
+            return cli_error("run", "input '%s' dim %zu is the symbolic dim '%s': set it with --dim %s=VALUE", v->name, k,
+                             v->dims[k].param, v->dims[k].param);
+        else
+            return cli_error("run", "input '%s' dim %zu is dynamic: set it with --dim %s:%zu=VALUE", v->name, k, v->name, k);
+    }
+    mdk_status st = mdk_tensor_new(v->dtype, v->ndim, shape, out);
+    if (st != MDK_OK) return cli_lib_error("run", st);
+    mdk_tensor_fill_random(*out, seed + (unsigned long long)idx);
+    if (mdk_tensor_set_name(*out, v->name) != MDK_OK) return cli_lib_error("run", MDK_ERR_NO_MEMORY);
+    return 0;
+}
+
+static void summary(const mdk_tensor *t)
+{
+    char shape[256];
+    size_t n = mdk_tensor_count(t);
+    printf("%s: %s %s", mdk_tensor_name(t), mdk_dtype_name(mdk_tensor_dtype(t)),
+           mdk_shape_str(mdk_tensor_ndim(t), mdk_tensor_shape(t), shape, sizeof shape));
+    if (mdk_tensor_dtype(t) == MDK_DTYPE_STRING) {
+        printf("\n  first:");
+        for (size_t i = 0; i < n && i < 5; i++) printf(" \"%s\"", mdk_tensor_string(t, i));
+        printf("\n");
+        return;
+    }
+    double mn = INFINITY, mx = -INFINITY, sum = 0;
+    size_t finite = 0, nan = 0;
+    for (size_t i = 0; i < n; i++) {
+        double x = mdk_tensor_get_f64(t, i);
+        if (isnan(x)) {
+            nan++;
+            continue;
+        }
+        if (x < mn) mn = x;
+        if (x > mx) mx = x;
+        if (isfinite(x)) {
+            sum += x;
+            finite++;
+        }
+    }
+    if (n) printf("  min %.6g  max %.6g  mean %.6g", mn, mx, finite ? sum / (double)finite : NAN);
+    if (nan) printf("  (%zu NaN)", nan);
+    printf("\n  first:");
+    for (size_t i = 0; i < n && i < 8; i++) printf(" %.6g", mdk_tensor_get_f64(t, i));
+    if (n > 8) printf(" ...");
+    printf("\n");
+}
+
+static void safe_name(const char *in, char *out, size_t size)
+{
+    size_t i = 0;
+    for (; in[i] && i + 1 < size; i++) {
+        char c = in[i];
+        int ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
+                 c == '-';
+        out[i] = ok ? c : '_';
+    }
+    out[i] = '\0';
+    if (i == 0 || strcmp(out, ".") == 0 || strcmp(out, "..") == 0) snprintf(out, size, "output_");
+}
+
+int cmd_run(int argc, char **argv)
+{
+    const char *model_path = NULL, *out_dir = NULL;
+    const char *inputs[MAX_ARGS];
+    dim_arg dims[MAX_ARGS];
+    size_t n_inputs = 0, n_dims = 0;
+    long long threads = 0, seed = 0;
+    int json = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *v = NULL;
+        int r;
+        if (cli_is_help(argv[i])) {
+            help();
+            return 0;
+        }
+        if ((r = cli_opt_value(argc, argv, &i, "--input", &v))) {
+            if (r < 0) return cli_usage_error("run", "--input needs NAME=FILE");
+            if (n_inputs == MAX_ARGS) return cli_usage_error("run", "too many --input options");
+            inputs[n_inputs++] = v;
+        } else if ((r = cli_opt_value(argc, argv, &i, "--dim", &v))) {
+            const char *eq = r > 0 ? strrchr(v, '=') : NULL;
+            long long val;
+            if (!eq || eq == v || cli_parse_i64(eq + 1, 0, INT64_MAX, &val) != 0)
+                return cli_usage_error("run", "--dim needs DIM=VALUE with VALUE >= 0, got '%s'", r > 0 ? v : "");
+            if (n_dims == MAX_ARGS) return cli_usage_error("run", "too many --dim options");
+            char *name = strndup(v, (size_t)(eq - v));
+            if (!name) return cli_error("run", "out of memory");
+            dims[n_dims++] = (dim_arg){name, val};
+        } else if ((r = cli_opt_value(argc, argv, &i, "--output-dir", &v))) {
+            if (r < 0) return cli_usage_error("run", "--output-dir needs a directory");
+            out_dir = v;
+        } else if ((r = cli_opt_value(argc, argv, &i, "--threads", &v))) {
+            if (r < 0 || cli_parse_i64(v, 1, 1024, &threads) != 0)
+                return cli_usage_error("run", "--threads needs a number from 1 to 1024");
+        } else if ((r = cli_opt_value(argc, argv, &i, "--seed", &v))) {
+            if (r < 0 || cli_parse_i64(v, 0, INT64_MAX, &seed) != 0) return cli_usage_error("run", "--seed needs a number >= 0");
+        } else if (strcmp(argv[i], "--json") == 0) {
+            json = 1;
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            return cli_usage_error("run", "unknown option '%s'", argv[i]);
+        } else if (!model_path) {
+            model_path = argv[i];
+        } else {
+            return cli_usage_error("run", "unexpected argument '%s'", argv[i]);
+        }
+    }
+    if (!model_path) return cli_usage_error("run", "missing MODEL");
+
+    mdk_options opts;
+    mdk_options_init(&opts);
+    opts.intra_op_threads = (int)threads;
+    mdk_model *m = NULL;
+    mdk_tensor *feeds[MAX_ARGS] = {0};
+    mdk_tensor **outs = NULL;
+    size_t n_outs = 0;
+    int rc = 0;
+    mdk_status st = mdk_model_open(model_path, &opts, &m);
+    if (st != MDK_OK) {
+        rc = cli_lib_error("run", st);
+        goto done;
+    }
+    for (size_t i = 0; i < n_inputs; i++) {
+        const char *eq = strchr(inputs[i], '=');
+        char name[1024];
+        const char *file;
+        if (eq) {
+            snprintf(name, sizeof name, "%.*s", (int)(eq - inputs[i]), inputs[i]);
+            file = eq + 1;
+        } else if (mdk_model_input_count(m) == 1) {
+            snprintf(name, sizeof name, "%s", mdk_model_input(m, 0)->name);
+            file = inputs[i];
+        } else {
+            rc = cli_usage_error("run", "--input '%s' needs NAME=FILE: the model has %zu inputs", inputs[i],
+                                 mdk_model_input_count(m));
+            goto done;
+        }
+        int idx = mdk_model_input_index(m, name);
+        if (idx < 0) {
+            char list[1024] = "";
+            size_t used = 0;
+            for (size_t k = 0; k < mdk_model_input_count(m) && used < sizeof list; k++)
+                used += (size_t)snprintf(list + used, sizeof list - used, "%s%s", k ? ", " : "", mdk_model_input(m, k)->name);
+            rc = cli_error("run", "unknown input '%s'; the model's inputs are: %s", name, list);
+            goto done;
+        }
+        if (strcmp(file, "random") == 0) {
+            if ((rc = make_random(m, idx, dims, n_dims, (unsigned long long)seed, &feeds[i])) != 0) goto done;
+            continue;
+        }
+        st = mdk_tensor_read(file, mdk_model_input(m, idx)->dtype, &feeds[i]);
+        if (st == MDK_OK) st = mdk_tensor_set_name(feeds[i], name);
+        if (st != MDK_OK) {
+            rc = cli_error("run", "input '%s': %s", name, mdk_errmsg());
+            goto done;
+        }
+    }
+    st = mdk_model_run(m, feeds, n_inputs, &outs, &n_outs);
+    if (st != MDK_OK) {
+        rc = cli_lib_error("run", st);
+        goto done;
+    }
+    if (out_dir) {
+        if (cli_mkdirs(out_dir) != 0) {
+            rc = cli_error("run", "cannot create output directory '%s'", out_dir);
+            goto done;
+        }
+        for (size_t i = 0; i < n_outs; i++) {
+            char base[512], path[4096];
+            safe_name(mdk_tensor_name(outs[i]), base, sizeof base);
+            snprintf(path, sizeof path, "%s/%s.npy", out_dir, base);
+            if ((st = mdk_tensor_write(outs[i], path)) != MDK_OK) {
+                rc = cli_lib_error("run", st);
+                goto done;
+            }
+            if (!json) printf("%s -> %s\n", mdk_tensor_name(outs[i]), path);
+        }
+    }
+    if (json) {
+        printf("[");
+        for (size_t i = 0; i < n_outs; i++) {
+            void *buf;
+            size_t len;
+            if ((st = mdk_tensor_write_memory(outs[i], MDK_FORMAT_JSON, &buf, &len)) != MDK_OK) {
+                rc = cli_lib_error("run", st);
+                goto done;
+            }
+            while (len && ((char *)buf)[len - 1] == '\n') len--;
+            fputs(i ? ",\n " : "", stdout);
+            fwrite(buf, 1, len, stdout);
+            free(buf);
+        }
+        printf("]\n");
+    } else if (!out_dir) {
+        for (size_t i = 0; i < n_outs; i++) summary(outs[i]);
+    }
+done:
+    mdk_tensors_free(outs, n_outs);
+    for (size_t i = 0; i < n_inputs; i++) mdk_tensor_free(feeds[i]);
+    for (size_t i = 0; i < n_dims; i++) free((char *)dims[i].name);
+    mdk_model_close(m);
+    return rc;
+}

@@ -1,0 +1,177 @@
+/* cmd_verify.c: `mdk verify MODEL --cases DIR`: runs every test case and compares each output with its
+ * expected value under rtol/atol; one line per case, then "N passed, M failed". */
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+static void help(void)
+{
+    printf("usage: mdk verify MODEL --cases DIR [--rtol R] [--atol A] [--threads N] [--json]\n\n"
+           "Runs the test cases in DIR and compares every output with the expected one: an element passes when\n"
+           "|actual - expected| <= atol + rtol * |expected| (NaN matches NaN). Exits 1 when any case fails.\n\n"
+           "DIR holds either ONNX's test layout (test_data_set_*/input_<i>.pb and output_<i>.pb), or\n"
+           "inputs.npz + expected_outputs.npz keyed by tensor name (keys CASE/NAME make several cases), or\n"
+           "inputs.npy + expected_outputs.npy for a model with one input and one output.\n\n"
+           "  --rtol R     relative tolerance (default 1e-3)\n"
+           "  --atol A     absolute tolerance (default 1e-5)\n"
+           "  --threads N  ONNX Runtime intra-op threads\n"
+           "  --json       print a JSON report instead of text\n");
+}
+
+/* Compares the outputs of one case; writes a one-line reason into `why` when it fails. */
+static int check_case(const mdk_model *m, const mdk_case *c, mdk_tensor **outs, size_t n_outs, double rtol, double atol,
+                      char *why, size_t size, cJSON *jouts)
+{
+    int ok = 1;
+    why[0] = '\0';
+    for (size_t e = 0; e < c->n_expected; e++) {
+        const mdk_tensor *exp = c->expected[e];
+        const char *name = mdk_tensor_name(exp);
+        int idx = *name ? mdk_model_output_index(m, name) : -1;
+        if (idx < 0 && e < n_outs && (!*name || c->n_expected == n_outs)) idx = (int)e;
+        if (idx < 0 || (size_t)idx >= n_outs) {
+            snprintf(why, size, "expected output '%s' is not an output of the model", name);
+            return 0;
+        }
+        const mdk_tensor *act = outs[idx];
+        mdk_compare cmp;
+        if (mdk_tensor_compare(act, exp, rtol, atol, &cmp) != MDK_OK) {
+            snprintf(why, size, "%s", mdk_errmsg());
+            return 0;
+        }
+        if (jouts) {
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "name", mdk_tensor_name(act));
+            cJSON_AddBoolToObject(o, "pass", cmp.pass);
+            cJSON_AddNumberToObject(o, "mismatches", (double)cmp.mismatches);
+            cJSON_AddNumberToObject(o, "max_abs_err", cmp.max_abs_err);
+            cJSON_AddNumberToObject(o, "max_rel_err", cmp.max_rel_err);
+            cJSON_AddNumberToObject(o, "worst_index", (double)cmp.worst_index);
+            cJSON_AddItemToArray(jouts, o);
+        }
+        if (cmp.pass || !ok) {
+            ok = ok && cmp.pass;
+            continue;
+        }
+        ok = 0;
+        char a[256], b[256];
+        if (!cmp.dtype_match)
+            snprintf(why, size, "output '%s': dtype %s, expected %s", mdk_tensor_name(act),
+                     mdk_dtype_name(mdk_tensor_dtype(act)), mdk_dtype_name(mdk_tensor_dtype(exp)));
+        else if (!cmp.shape_match)
+            snprintf(why, size, "output '%s': shape %s, expected %s", mdk_tensor_name(act),
+                     mdk_shape_str(mdk_tensor_ndim(act), mdk_tensor_shape(act), a, sizeof a),
+                     mdk_shape_str(mdk_tensor_ndim(exp), mdk_tensor_shape(exp), b, sizeof b));
+        else if (mdk_tensor_dtype(exp) == MDK_DTYPE_STRING)
+            snprintf(why, size, "output '%s': %zu of %zu strings differ, first at index %zu", mdk_tensor_name(act),
+                     cmp.mismatches, mdk_tensor_count(exp), cmp.worst_index);
+        else
+            snprintf(why, size, "output '%s': %zu of %zu elements out of tolerance; max abs err %.3g, max rel err %.3g; "
+                     "worst at index %zu: got %.9g, expected %.9g", mdk_tensor_name(act), cmp.mismatches,
+                     mdk_tensor_count(exp), cmp.max_abs_err, cmp.max_rel_err, cmp.worst_index, cmp.worst_actual,
+                     cmp.worst_expected);
+    }
+    return ok;
+}
+
+int cmd_verify(int argc, char **argv)
+{
+    const char *model_path = NULL, *cases_dir = NULL;
+    double rtol = 1e-3, atol = 1e-5;
+    long long threads = 0;
+    int json = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *v = NULL;
+        int r;
+        if (cli_is_help(argv[i])) {
+            help();
+            return 0;
+        }
+        if ((r = cli_opt_value(argc, argv, &i, "--cases", &v))) {
+            if (r < 0) return cli_usage_error("verify", "--cases needs a directory");
+            cases_dir = v;
+        } else if ((r = cli_opt_value(argc, argv, &i, "--rtol", &v))) {
+            if (r < 0 || cli_parse_f64(v, &rtol) != 0 || rtol < 0)
+                return cli_usage_error("verify", "--rtol needs a number >= 0");
+        } else if ((r = cli_opt_value(argc, argv, &i, "--atol", &v))) {
+            if (r < 0 || cli_parse_f64(v, &atol) != 0 || atol < 0)
+                return cli_usage_error("verify", "--atol needs a number >= 0");
+        } else if ((r = cli_opt_value(argc, argv, &i, "--threads", &v))) {
+            if (r < 0 || cli_parse_i64(v, 1, 1024, &threads) != 0)
+                return cli_usage_error("verify", "--threads needs a number from 1 to 1024");
+        } else if (strcmp(argv[i], "--json") == 0) {
+            json = 1;
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            return cli_usage_error("verify", "unknown option '%s'", argv[i]);
+        } else if (!model_path) {
+            model_path = argv[i];
+        } else {
+            return cli_usage_error("verify", "unexpected argument '%s'", argv[i]);
+        }
+    }
+    if (!model_path) return cli_usage_error("verify", "missing MODEL");
+    if (!cases_dir) return cli_usage_error("verify", "missing --cases DIR");
+
+    mdk_options opts;
+    mdk_options_init(&opts);
+    opts.intra_op_threads = (int)threads;
+    mdk_model *m = NULL;
+    mdk_caseset *cs = NULL;
+    mdk_status st = mdk_model_open(model_path, &opts, &m);
+    if (st != MDK_OK) return cli_lib_error("verify", st);
+    st = mdk_caseset_read(cases_dir, &cs);
+    if (st != MDK_OK) {
+        mdk_model_close(m);
+        return cli_lib_error("verify", st);
+    }
+    cJSON *jroot = json ? cJSON_CreateObject() : NULL;
+    cJSON *jcases = json ? cJSON_AddArrayToObject(jroot, "cases") : NULL;
+    size_t passed = 0, failed = 0;
+    for (size_t i = 0; i < mdk_caseset_count(cs); i++) {
+        const mdk_case *c = mdk_caseset_get(cs, i);
+        mdk_tensor **outs = NULL;
+        size_t n_outs = 0;
+        char why[1024];
+        cJSON *jc = json ? cJSON_CreateObject() : NULL;
+        cJSON *jouts = json ? cJSON_CreateArray() : NULL;
+        int ok;
+        st = mdk_model_run(m, c->inputs, c->n_inputs, &outs, &n_outs);
+        if (st != MDK_OK) {
+            ok = 0;
+            snprintf(why, sizeof why, "%s", mdk_errmsg());
+        } else {
+            ok = check_case(m, c, outs, n_outs, rtol, atol, why, sizeof why, jouts);
+        }
+        mdk_tensors_free(outs, n_outs);
+        ok ? passed++ : failed++;
+        if (json) {
+            cJSON_AddStringToObject(jc, "name", c->name);
+            cJSON_AddBoolToObject(jc, "pass", ok);
+            if (!ok) cJSON_AddStringToObject(jc, "error", why);
+            cJSON_AddItemToObject(jc, "outputs", jouts);
+            cJSON_AddItemToArray(jcases, jc);
+        } else if (ok) {
+            printf("PASS %s\n", c->name);
+        } else {
+            printf("FAIL %s: %s\n", c->name, why);
+        }
+    }
+    if (json) {
+        cJSON_AddStringToObject(jroot, "model", model_path);
+        cJSON_AddNumberToObject(jroot, "rtol", rtol);
+        cJSON_AddNumberToObject(jroot, "atol", atol);
+        cJSON_AddNumberToObject(jroot, "passed", (double)passed);
+        cJSON_AddNumberToObject(jroot, "failed", (double)failed);
+        char *s = cJSON_Print(jroot);
+        if (s) puts(s);
+        free(s);
+        cJSON_Delete(jroot);
+    } else {
+        printf("%zu passed, %zu failed\n", passed, failed);
+    }
+    mdk_caseset_free(cs);
+    mdk_model_close(m);
+    return failed ? CLI_EXIT_FAIL : 0;
+}

@@ -1,0 +1,70 @@
+/* core.h: the library's internal foundation: error reporting, the allocation wrapper, bounded file I/O
+ * and a capped growable buffer. Internal names carry the mdki_ prefix. */
+#ifndef MDK_CORE_H
+#define MDK_CORE_H
+
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "mdk/mdk.h"
+
+#if defined(__GNUC__)
+#define MDKI_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#define MDKI_HIDDEN __attribute__((visibility("hidden")))
+#else
+#define MDKI_PRINTF(a, b)
+#define MDKI_HIDDEN
+#endif
+
+/* Programmer errors (never bad input) stop with file and line. */
+#define MDKI_ASSERT(x)                                                              \
+    do {                                                                            \
+        if (!(x)) mdki_assert_fail(__FILE__, __LINE__, #x);                         \
+    } while (0)
+void mdki_assert_fail(const char *file, int line, const char *expr);
+
+/* Records `fmt` as the calling thread's error message and returns `status`. */
+mdk_status mdki_fail(mdk_status status, const char *fmt, ...) MDKI_PRINTF(2, 3);
+/* Prefixes the current message with "<prefix>: " and returns `status`. */
+mdk_status mdki_fail_prefix(mdk_status status, const char *fmt, ...) MDKI_PRINTF(2, 3);
+void mdki_clear_error(void);
+
+/* Allocation: every allocation of the library goes through these, so that tests can count allocations and
+ * make the Nth one fail. A failing allocation records "out of memory". */
+void *mdki_malloc(size_t n);
+void *mdki_calloc(size_t count, size_t size);
+void *mdki_realloc(void *p, size_t n);
+void mdki_free(void *p);
+char *mdki_strdup(const char *s);
+char *mdki_strndup(const char *s, size_t n);
+/* Test hook: after `n` more successful allocations, every allocation fails (n < 0 disables). Returns the
+ * number of allocations made since the last call. */
+long mdki_alloc_fail_after(long n);
+
+/* Overflow-checked a * b. Returns 0 on overflow. */
+int mdki_mul_size(size_t a, size_t b, size_t *out);
+
+/* Reads a whole file into a new buffer (NUL-terminated one byte past `*len`), refusing files larger than
+ * `cap` with MDK_ERR_TOO_LARGE. `what` names the file's role in messages ("model", "input x"). */
+mdk_status mdki_read_file(const char *path, uint64_t cap, const char *what, char **data, size_t *len);
+/* Writes `len` bytes to `path` atomically: a temporary file beside it, fsync, rename. */
+mdk_status mdki_write_file(const char *path, const void *data, size_t len);
+/* The lowercase extension of `path` without the dot ("" when none), pointing into `path`. */
+const char *mdki_path_ext(const char *path);
+
+/* A growable byte buffer with a hard cap (curl's dynbuf idea). */
+typedef struct mdki_buf {
+    char *data;
+    size_t len;
+    size_t cap_alloc;
+    size_t limit;
+} mdki_buf;
+void mdki_buf_init(mdki_buf *b, size_t limit);
+void mdki_buf_free(mdki_buf *b);
+mdk_status mdki_buf_add(mdki_buf *b, const void *p, size_t n);
+mdk_status mdki_buf_addf(mdki_buf *b, const char *fmt, ...) MDKI_PRINTF(2, 3);
+mdk_status mdki_buf_addc(mdki_buf *b, char c);
+/* Hands the buffer's memory to the caller (NUL-terminated) and resets `b`. */
+char *mdki_buf_take(mdki_buf *b, size_t *len);
+
+#endif

@@ -1,0 +1,173 @@
+/* file.c: bounded whole-file reads, atomic writes and a capped growable buffer. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/core.h"
+
+mdk_status mdki_read_file(const char *path, uint64_t cap, const char *what, char **data, size_t *len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        mdk_status st = errno == ENOENT ? MDK_ERR_NOT_FOUND : MDK_ERR_IO;
+        return mdki_fail(st, "%s '%s': %s", what, path, strerror(errno));
+    }
+    struct stat sb;
+    if (fstat(fd, &sb) != 0) {
+        int e = errno;
+        close(fd);
+        return mdki_fail(MDK_ERR_IO, "%s '%s': %s", what, path, strerror(e));
+    }
+    if (S_ISDIR(sb.st_mode)) {
+        close(fd);
+        return mdki_fail(MDK_ERR_IO, "%s '%s' is a directory, expected a file", what, path);
+    }
+    if ((uint64_t)sb.st_size > cap) {
+        close(fd);
+        return mdki_fail(MDK_ERR_TOO_LARGE, "%s '%s' is %lld bytes, above the limit of %llu bytes", what, path,
+                         (long long)sb.st_size, (unsigned long long)cap);
+    }
+    /* Read until EOF rather than trusting st_size (pipes, files that change under us). */
+    mdki_buf b;
+    mdki_buf_init(&b, cap);
+    char chunk[1 << 16];
+    for (;;) {
+        ssize_t n = read(fd, chunk, sizeof chunk);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            int e = errno;
+            close(fd);
+            mdki_buf_free(&b);
+            return mdki_fail(MDK_ERR_IO, "%s '%s': %s", what, path, strerror(e));
+        }
+        if (n == 0) break;
+        mdk_status st = mdki_buf_add(&b, chunk, (size_t)n);
+        if (st != MDK_OK) {
+            close(fd);
+            mdki_buf_free(&b);
+            if (st == MDK_ERR_TOO_LARGE)
+                return mdki_fail(st, "%s '%s' is larger than the limit of %llu bytes", what, path,
+                                 (unsigned long long)cap);
+            return st;
+        }
+    }
+    close(fd);
+    if (!b.data && mdki_buf_add(&b, "", 0) != MDK_OK) return MDK_ERR_NO_MEMORY;
+    *data = mdki_buf_take(&b, len);
+    return MDK_OK;
+}
+
+mdk_status mdki_write_file(const char *path, const void *data, size_t len)
+{
+    size_t plen = strlen(path);
+    char *tmp = mdki_malloc(plen + 32);
+    if (!tmp) return MDK_ERR_NO_MEMORY;
+    snprintf(tmp, plen + 32, "%s.tmp.XXXXXX", path);
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        mdk_status st = mdki_fail(MDK_ERR_IO, "cannot write '%s': %s", path, strerror(errno));
+        mdki_free(tmp);
+        return st;
+    }
+    const char *p = data;
+    size_t left = len;
+    while (left > 0) {
+        ssize_t n = write(fd, p, left);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) goto fail;
+        p += n;
+        left -= (size_t)n;
+    }
+    if (fchmod(fd, 0644) != 0 || fsync(fd) != 0) goto fail;
+    if (close(fd) != 0) {
+        fd = -1;
+        goto fail;
+    }
+    fd = -1;
+    if (rename(tmp, path) != 0) goto fail;
+    mdki_free(tmp);
+    return MDK_OK;
+fail:;
+    int e = errno;
+    if (fd >= 0) close(fd);
+    unlink(tmp);
+    mdki_free(tmp);
+    return mdki_fail(MDK_ERR_IO, "cannot write '%s': %s", path, strerror(e));
+}
+
+const char *mdki_path_ext(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    const char *dot = strrchr(base, '.');
+    return dot && dot != base ? dot + 1 : "";
+}
+
+void mdki_buf_init(mdki_buf *b, size_t limit)
+{
+    b->data = NULL;
+    b->len = 0;
+    b->cap_alloc = 0;
+    b->limit = limit;
+}
+
+void mdki_buf_free(mdki_buf *b)
+{
+    mdki_free(b->data);
+    mdki_buf_init(b, b->limit);
+}
+
+mdk_status mdki_buf_add(mdki_buf *b, const void *p, size_t n)
+{
+    if (n > b->limit || b->len > b->limit - n)
+        return mdki_fail(MDK_ERR_TOO_LARGE, "data larger than the limit of %zu bytes", b->limit);
+    if (b->len + n + 1 > b->cap_alloc) {
+        size_t want = b->cap_alloc ? b->cap_alloc : 256;
+        while (want < b->len + n + 1) want = want > SIZE_MAX / 2 ? b->len + n + 1 : want * 2;
+        char *d = mdki_realloc(b->data, want);
+        if (!d) return MDK_ERR_NO_MEMORY;
+        b->data = d;
+        b->cap_alloc = want;
+    }
+    if (n) memcpy(b->data + b->len, p, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+    return MDK_OK;
+}
+
+mdk_status mdki_buf_addc(mdki_buf *b, char c)
+{
+    return mdki_buf_add(b, &c, 1);
+}
+
+mdk_status mdki_buf_addf(mdki_buf *b, const char *fmt, ...)
+{
+    char small[256];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(small, sizeof small, fmt, ap);
+    va_end(ap);
+    if (n < 0) return mdki_fail(MDK_ERR_INVALID_ARGUMENT, "bad format string");
+    if ((size_t)n < sizeof small) return mdki_buf_add(b, small, (size_t)n);
+    char *big = mdki_malloc((size_t)n + 1);
+    if (!big) return MDK_ERR_NO_MEMORY;
+    va_start(ap, fmt);
+    vsnprintf(big, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    mdk_status st = mdki_buf_add(b, big, (size_t)n);
+    mdki_free(big);
+    return st;
+}
+
+char *mdki_buf_take(mdki_buf *b, size_t *len)
+{
+    char *d = b->data;
+    if (len) *len = b->len;
+    mdki_buf_init(b, b->limit);
+    return d;
+}

@@ -1,0 +1,252 @@
+/* json.c: tensors as JSON: KServe v2-style objects {"name", "datatype", "shape", "data"} or bare nested
+ * arrays. Parsing uses cJSON behind a size cap; writing is direct, with exact round-trip precision. */
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <string.h>
+#include <strings.h>
+
+#include "tensor/tensor_int.h"
+
+static const char *kserve_name(mdk_dtype dt)
+{
+    switch (dt) {
+    case MDK_DTYPE_FLOAT32: return "FP32";
+    case MDK_DTYPE_FLOAT64: return "FP64";
+    case MDK_DTYPE_FLOAT16: return "FP16";
+    case MDK_DTYPE_BFLOAT16: return "BF16";
+    case MDK_DTYPE_STRING: return "BYTES";
+    case MDK_DTYPE_BOOL: return "BOOL";
+    case MDK_DTYPE_UINT8: return "UINT8";
+    case MDK_DTYPE_INT8: return "INT8";
+    case MDK_DTYPE_UINT16: return "UINT16";
+    case MDK_DTYPE_INT16: return "INT16";
+    case MDK_DTYPE_INT32: return "INT32";
+    case MDK_DTYPE_INT64: return "INT64";
+    case MDK_DTYPE_UINT32: return "UINT32";
+    case MDK_DTYPE_UINT64: return "UINT64";
+    default: return "UNDEFINED";
+    }
+}
+
+/* Walks a nested array to find its shape: every array at one depth must have the same length. */
+static mdk_status nested_shape(const cJSON *a, const char *what, size_t *ndim, int64_t *shape)
+{
+    *ndim = 0;
+    const cJSON *cur = a;
+    while (cJSON_IsArray(cur)) {
+        if (*ndim >= MDK_MAX_DIMS)
+            return mdki_fail(MDK_ERR_TOO_LARGE, "%s: nesting exceeds the limit of %d dims", what, MDK_MAX_DIMS);
+        shape[(*ndim)++] = cJSON_GetArraySize(cur);
+        cur = cur->child;
+        if (!cur) break;
+    }
+    return MDK_OK;
+}
+
+typedef struct fill_ctx {
+    mdk_tensor *t;
+    size_t next;
+    const char *what;
+} fill_ctx;
+
+static mdk_status fill_leaf(fill_ctx *c, const cJSON *v)
+{
+    mdk_tensor *t = c->t;
+    if (c->next >= t->count)
+        return mdki_fail(MDK_ERR_MISMATCH, "%s: more values than the shape holds (%zu)", c->what, t->count);
+    size_t i = c->next++;
+    if (t->dtype == MDK_DTYPE_STRING) {
+        if (!cJSON_IsString(v))
+            return mdki_fail(MDK_ERR_FORMAT, "%s: value %zu is not a string, expected one for a string tensor", c->what, i);
+        return mdk_tensor_set_string(t, i, v->valuestring, strlen(v->valuestring));
+    }
+    if (cJSON_IsBool(v)) {
+        mdki_tensor_set_f64(t, i, cJSON_IsTrue(v) ? 1.0 : 0.0);
+        return MDK_OK;
+    }
+    if (cJSON_IsNumber(v)) {
+        mdki_tensor_set_f64(t, i, v->valuedouble);
+        return MDK_OK;
+    }
+    if (cJSON_IsString(v)) {
+        const char *s = v->valuestring;
+        double d;
+        if (strcasecmp(s, "nan") == 0) d = NAN;
+        else if (strcasecmp(s, "infinity") == 0 || strcasecmp(s, "inf") == 0 || strcasecmp(s, "+inf") == 0) d = INFINITY;
+        else if (strcasecmp(s, "-infinity") == 0 || strcasecmp(s, "-inf") == 0) d = -INFINITY;
+        else return mdki_fail(MDK_ERR_FORMAT, "%s: value %zu is the string \"%.40s\", expected a number", c->what, i, s);
+        mdki_tensor_set_f64(t, i, d);
+        return MDK_OK;
+    }
+    return mdki_fail(MDK_ERR_FORMAT, "%s: value %zu is not a number, bool or string", c->what, i);
+}
+
+/* Fills in row-major order from nested or flat data; nested arrays are checked against `shape`. */
+static mdk_status fill(fill_ctx *c, const cJSON *v, size_t depth, int nested)
+{
+    if (cJSON_IsArray(v)) {
+        if (nested) {
+            if (depth >= c->t->ndim)
+                return mdki_fail(MDK_ERR_MISMATCH, "%s: data is nested deeper than its rank %zu", c->what, c->t->ndim);
+            if (cJSON_GetArraySize(v) != c->t->shape[depth])
+                return mdki_fail(MDK_ERR_MISMATCH, "%s: data is ragged or does not match the shape at dim %zu "
+                                 "(expected %lld values, got %d)", c->what, depth, (long long)c->t->shape[depth],
+                                 cJSON_GetArraySize(v));
+        }
+        for (const cJSON *e = v->child; e; e = e->next) {
+            mdk_status st = fill(c, e, depth + 1, nested);
+            if (st != MDK_OK) return st;
+        }
+        return MDK_OK;
+    }
+    if (nested && depth != c->t->ndim)
+        return mdki_fail(MDK_ERR_MISMATCH, "%s: data is ragged (a value at depth %zu, expected %zu)", c->what, depth,
+                         c->t->ndim);
+    return fill_leaf(c, v);
+}
+
+static mdk_dtype infer_dtype(const cJSON *v)
+{
+    while (cJSON_IsArray(v) && v->child) v = v->child;
+    if (cJSON_IsBool(v)) return MDK_DTYPE_BOOL;
+    if (cJSON_IsString(v)) return MDK_DTYPE_STRING;
+    return MDK_DTYPE_FLOAT32;
+}
+
+mdk_status mdki_json_decode(const void *data, size_t len, mdk_dtype expect, const char *what, mdk_tensor **out)
+{
+    if (len > MDK_JSON_MAX_BYTES)
+        return mdki_fail(MDK_ERR_TOO_LARGE, "%s: JSON of %zu bytes is above the limit of %llu bytes", what, len,
+                         (unsigned long long)MDK_JSON_MAX_BYTES);
+    cJSON *root = cJSON_ParseWithLength(data, len);
+    if (!root) return mdki_fail(MDK_ERR_FORMAT, "%s: malformed JSON near byte %zu", what,
+                                (size_t)(cJSON_GetErrorPtr() ? cJSON_GetErrorPtr() - (const char *)data : 0));
+    mdk_status st;
+    mdk_tensor *t = NULL;
+    const cJSON *payload = root;
+    size_t ndim = 0;
+    int64_t shape[MDK_MAX_DIMS];
+    mdk_dtype dt = expect;
+    const char *name = NULL;
+    int nested = 1;
+    if (cJSON_IsObject(root)) {
+        const cJSON *jd = cJSON_GetObjectItemCaseSensitive(root, "data");
+        const cJSON *js = cJSON_GetObjectItemCaseSensitive(root, "shape");
+        const cJSON *jt = cJSON_GetObjectItemCaseSensitive(root, "datatype");
+        if (!jt) jt = cJSON_GetObjectItemCaseSensitive(root, "dtype");
+        const cJSON *jn = cJSON_GetObjectItemCaseSensitive(root, "name");
+        if (!cJSON_IsArray(jd)) {
+            st = mdki_fail(MDK_ERR_FORMAT, "%s: expected a \"data\" array in the tensor object", what);
+            goto done;
+        }
+        payload = jd;
+        if (cJSON_IsString(jn)) name = jn->valuestring;
+        if (jt) {
+            dt = cJSON_IsString(jt) ? mdk_dtype_from_name(jt->valuestring) : MDK_DTYPE_UNDEFINED;
+            if (dt == MDK_DTYPE_UNDEFINED || !mdki_dtype_supported(dt)) {
+                st = mdki_fail(MDK_ERR_FORMAT, "%s: unknown datatype %s%s%s", what, cJSON_IsString(jt) ? "\"" : "",
+                               cJSON_IsString(jt) ? jt->valuestring : "(not a string)", cJSON_IsString(jt) ? "\"" : "");
+                goto done;
+            }
+        }
+        if (js) {
+            if (!cJSON_IsArray(js) || cJSON_GetArraySize(js) > MDK_MAX_DIMS) {
+                st = mdki_fail(MDK_ERR_FORMAT, "%s: \"shape\" must be an array of at most %d sizes", what, MDK_MAX_DIMS);
+                goto done;
+            }
+            for (const cJSON *e = js->child; e; e = e->next) {
+                if (!cJSON_IsNumber(e) || e->valuedouble < 0 || e->valuedouble != floor(e->valuedouble) ||
+                    e->valuedouble > 9.0e15) {
+                    st = mdki_fail(MDK_ERR_FORMAT, "%s: \"shape\" holds a value that is not a size >= 0", what);
+                    goto done;
+                }
+                shape[ndim++] = (int64_t)e->valuedouble;
+            }
+            /* With an explicit shape the data may be flat or nested. */
+            size_t dn;
+            int64_t ds[MDK_MAX_DIMS];
+            st = nested_shape(jd, what, &dn, ds);
+            if (st != MDK_OK) goto done;
+            nested = dn == ndim && memcmp(ds, shape, ndim * sizeof *ds) == 0 && ndim > 1;
+        } else {
+            st = nested_shape(jd, what, &ndim, shape);
+            if (st != MDK_OK) goto done;
+        }
+    } else if (cJSON_IsArray(root)) {
+        st = nested_shape(root, what, &ndim, shape);
+        if (st != MDK_OK) goto done;
+    } else if (cJSON_IsNumber(root) || cJSON_IsBool(root) || cJSON_IsString(root)) {
+        ndim = 0; /* a scalar */
+    } else {
+        st = mdki_fail(MDK_ERR_FORMAT, "%s: expected a tensor object, an array or a scalar", what);
+        goto done;
+    }
+    if (dt == MDK_DTYPE_UNDEFINED) dt = infer_dtype(payload);
+    st = mdk_tensor_new(dt, ndim, shape, &t);
+    if (st != MDK_OK) {
+        mdki_fail_prefix(st, "%s", what);
+        goto done;
+    }
+    fill_ctx c = {t, 0, what};
+    st = fill(&c, payload, 0, nested);
+    if (st != MDK_OK) goto done;
+    if (c.next != t->count) {
+        char sb[128];
+        st = mdki_fail(MDK_ERR_MISMATCH, "%s: %zu values for shape %s, expected %zu", what, c.next,
+                       mdk_shape_str(ndim, shape, sb, sizeof sb), t->count);
+        goto done;
+    }
+    if (name && (st = mdk_tensor_set_name(t, name)) != MDK_OK) goto done;
+    *out = t;
+    t = NULL;
+done:
+    mdk_tensor_free(t);
+    cJSON_Delete(root);
+    return st;
+}
+
+static mdk_status put_string(mdki_buf *b, const char *s)
+{
+    mdk_status st = mdki_buf_addc(b, '"');
+    for (const unsigned char *p = (const unsigned char *)s; st == MDK_OK && *p; p++) {
+        if (*p == '"' || *p == '\\') st = mdki_buf_addf(b, "\\%c", *p);
+        else if (*p < 0x20) st = mdki_buf_addf(b, "\\u%04x", *p);
+        else st = mdki_buf_addc(b, (char)*p);
+    }
+    return st == MDK_OK ? mdki_buf_addc(b, '"') : st;
+}
+
+static mdk_status put_number(mdki_buf *b, const mdk_tensor *t, size_t i)
+{
+    const void *d = t->data;
+    switch (t->dtype) {
+    case MDK_DTYPE_INT64: return mdki_buf_addf(b, "%lld", (long long)((const int64_t *)d)[i]);
+    case MDK_DTYPE_UINT64: return mdki_buf_addf(b, "%llu", (unsigned long long)((const uint64_t *)d)[i]);
+    case MDK_DTYPE_BOOL: return mdki_buf_addf(b, "%s", ((const uint8_t *)d)[i] ? "true" : "false");
+    default: break;
+    }
+    double v = mdk_tensor_get_f64(t, i);
+    if (isnan(v)) return mdki_buf_addf(b, "\"NaN\"");
+    if (isinf(v)) return mdki_buf_addf(b, v > 0 ? "\"Infinity\"" : "\"-Infinity\"");
+    if (t->dtype == MDK_DTYPE_FLOAT64) return mdki_buf_addf(b, "%.17g", v);
+    if (t->dtype == MDK_DTYPE_FLOAT32 || t->dtype == MDK_DTYPE_FLOAT16 || t->dtype == MDK_DTYPE_BFLOAT16)
+        return mdki_buf_addf(b, "%.9g", v);
+    return mdki_buf_addf(b, "%.0f", v);
+}
+
+mdk_status mdki_json_encode(const mdk_tensor *t, mdki_buf *b)
+{
+    mdk_status st = mdki_buf_addf(b, "{\"name\": ");
+    if (st == MDK_OK) st = put_string(b, mdk_tensor_name(t));
+    if (st == MDK_OK) st = mdki_buf_addf(b, ", \"datatype\": \"%s\", \"shape\": [", kserve_name(t->dtype));
+    for (size_t i = 0; st == MDK_OK && i < t->ndim; i++)
+        st = mdki_buf_addf(b, "%s%lld", i ? ", " : "", (long long)t->shape[i]);
+    if (st == MDK_OK) st = mdki_buf_addf(b, "], \"data\": [");
+    for (size_t i = 0; st == MDK_OK && i < t->count; i++) {
+        if (i) st = mdki_buf_addf(b, ", ");
+        if (st != MDK_OK) break;
+        st = t->dtype == MDK_DTYPE_STRING ? put_string(b, ((char **)t->data)[i]) : put_number(b, t, i);
+    }
+    if (st == MDK_OK) st = mdki_buf_addf(b, "]}\n");
+    return st;
+}

@@ -1,0 +1,41 @@
+/* tensor_int.h: the tensor struct and helpers shared by the tensor module's codecs. */
+#ifndef MDK_TENSOR_INT_H
+#define MDK_TENSOR_INT_H
+
+#include "core/core.h"
+
+struct mdk_tensor {
+    mdk_dtype dtype;
+    size_t ndim;
+    int64_t shape[MDK_MAX_DIMS];
+    size_t count;
+    size_t nbytes; /* 0 for strings */
+    void *data;    /* elements, or char *[count] for strings (each NUL-terminated, never NULL) */
+    char *name;
+};
+
+/* Checks ndim/shape and computes the element count and byte size against MDK_TENSOR_MAX_BYTES. `what` names
+ * the tensor in messages. */
+mdk_status mdki_shape_check(mdk_dtype dtype, size_t ndim, const int64_t *shape, const char *what, size_t *count,
+                            size_t *nbytes);
+/* Whether the dtype can be held in an mdk_tensor. */
+int mdki_dtype_supported(mdk_dtype dtype);
+/* Sets element i from a double, converting (rounding toward zero for integers, saturating at the type's range). */
+void mdki_tensor_set_f64(mdk_tensor *t, size_t i, double v);
+/* Takes ownership of `s` (malloc'd via mdki_malloc) as element i of a string tensor. */
+void mdki_tensor_take_string(mdk_tensor *t, size_t i, char *s);
+
+float mdki_f16_to_f32(uint16_t h);
+uint16_t mdki_f32_to_f16(float f);
+float mdki_bf16_to_f32(uint16_t h);
+uint16_t mdki_f32_to_bf16(float f);
+
+/* Codecs (tensor/npy.c, pb.c, json.c). `what` names the source in messages. */
+mdk_status mdki_npy_decode(const void *data, size_t len, const char *what, mdk_tensor **out);
+mdk_status mdki_npy_encode(const mdk_tensor *t, mdki_buf *out);
+mdk_status mdki_pb_decode(const void *data, size_t len, const char *what, mdk_tensor **out);
+mdk_status mdki_pb_encode(const mdk_tensor *t, void **data, size_t *len);
+mdk_status mdki_json_decode(const void *data, size_t len, mdk_dtype expect, const char *what, mdk_tensor **out);
+mdk_status mdki_json_encode(const mdk_tensor *t, mdki_buf *out);
+
+#endif
