@@ -100,7 +100,7 @@ typedef struct mdk_options {
     int intra_op_threads;    /* 0: ONNX Runtime's default (one per physical core) */
     int inter_op_threads;    /* 0: default */
     int graph_opt_level;     /* 0 none, 1 basic, 2 extended, 3 all (default 3) */
-    int log_level;           /* ONNX Runtime's: 0 verbose .. 4 fatal (default 3, errors only) */
+    int log_level;           /* ONNX Runtime's: 0 verbose .. 4 fatal (default 4: mdk reports errors itself) */
 } mdk_options;
 
 MDK_API void mdk_options_init(mdk_options *opts);
@@ -132,7 +132,8 @@ MDK_API int mdk_model_output_index(const mdk_model *m, const char *name);
 MDK_API mdk_status mdk_model_run(mdk_model *m, mdk_tensor *const *inputs, size_t n_inputs, mdk_tensor ***outputs,
                                  size_t *n_outputs);
 
-/* Checks `t` against model input `index` exactly as mdk_model_run would, without running. */
+/* Checks `t` against model input `index` exactly as mdk_model_run would, without running. A uint16 tensor
+ * is accepted for a bfloat16 input and passed bit for bit (NumPy's way of holding bfloat16). */
 MDK_API mdk_status mdk_model_check_input(const mdk_model *m, size_t index, const mdk_tensor *t);
 
 #ifdef __cplusplus

@@ -48,6 +48,11 @@ MDK_API double mdk_tensor_get_f64(const mdk_tensor *t, size_t i);
 MDK_API const char *mdk_tensor_name(const mdk_tensor *t);
 MDK_API mdk_status mdk_tensor_set_name(mdk_tensor *t, const char *name);
 
+/* Reinterprets the element bits in place as `dtype`, which must have the same element size (e.g. uint16
+ * as bfloat16: NumPy has no bfloat16, so such data is commonly stored as uint16). Strings and bools are
+ * not reinterpretable. */
+MDK_API mdk_status mdk_tensor_reinterpret(mdk_tensor *t, mdk_dtype dtype);
+
 /* Reshapes in place to a shape with the same element count. */
 MDK_API mdk_status mdk_tensor_reshape(mdk_tensor *t, size_t ndim, const int64_t *shape);
 

@@ -27,7 +27,7 @@ static int check_case(const mdk_model *m, const mdk_case *c, mdk_tensor **outs, 
     int ok = 1;
     why[0] = '\0';
     for (size_t e = 0; e < c->n_expected; e++) {
-        const mdk_tensor *exp = c->expected[e];
+        mdk_tensor *exp = c->expected[e];
         const char *name = mdk_tensor_name(exp);
         int idx = *name ? mdk_model_output_index(m, name) : -1;
         if (idx < 0 && e < n_outs && (!*name || c->n_expected == n_outs)) idx = (int)e;
@@ -36,6 +36,9 @@ static int check_case(const mdk_model *m, const mdk_case *c, mdk_tensor **outs, 
             return 0;
         }
         const mdk_tensor *act = outs[idx];
+        /* Expected bfloat16 values stored as uint16 bits (NumPy has no bfloat16) compare as bfloat16. */
+        if (mdk_tensor_dtype(act) == MDK_DTYPE_BFLOAT16 && mdk_tensor_dtype(exp) == MDK_DTYPE_UINT16)
+            mdk_tensor_reinterpret(exp, MDK_DTYPE_BFLOAT16);
         mdk_compare cmp;
         if (mdk_tensor_compare(act, exp, rtol, atol, &cmp) != MDK_OK) {
             snprintf(why, size, "%s", mdk_errmsg());

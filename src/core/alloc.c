@@ -7,6 +7,12 @@
 
 static atomic_long g_countdown = -1; /* < 0: never fail */
 static atomic_long g_count = 0;
+static _Thread_local unsigned long g_failures;
+
+unsigned long mdki_alloc_failures(void)
+{
+    return g_failures;
+}
 
 long mdki_alloc_fail_after(long n)
 {
@@ -20,7 +26,10 @@ static int should_fail(void)
     atomic_fetch_add(&g_count, 1);
     long c = atomic_load(&g_countdown);
     if (c < 0) return 0;
-    if (c == 0) return 1;
+    if (c == 0) {
+        g_failures++;
+        return 1;
+    }
     atomic_fetch_sub(&g_countdown, 1);
     return 0;
 }

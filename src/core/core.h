@@ -41,6 +41,10 @@ char *mdki_strndup(const char *s, size_t n);
  * number of allocations made since the last call. */
 long mdki_alloc_fail_after(long n);
 
+/* The number of allocations that failed on this thread so far: lets callers of third-party parsers that
+ * report only "failed" tell an allocation failure from bad input. */
+unsigned long mdki_alloc_failures(void);
+
 /* Overflow-checked a * b. Returns 0 on overflow. */
 int mdki_mul_size(size_t a, size_t b, size_t *out);
 

@@ -174,7 +174,12 @@ mdk_status mdk_graph_info_read_memory(const void *data, size_t len, const char *
     if (!p) return MDK_ERR_NO_MEMORY;
     mdk_status st;
     p->pub.file_bytes = len;
+    unsigned long failures = mdki_alloc_failures();
     p->model = onnx__model_proto__unpack(&mdki_pb_allocator, len, data);
+    if (!p->model && mdki_alloc_failures() != failures) {
+        st = mdki_fail(MDK_ERR_NO_MEMORY, "%s: out of memory", what);
+        goto fail;
+    }
     if (!p->model) {
         st = mdki_fail(MDK_ERR_FORMAT, "%s: not an ONNX model (protobuf parse failed: truncated or another file type)",
                        what);

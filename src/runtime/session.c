@@ -42,7 +42,8 @@ static void ort_init(void)
                  base ? base->GetVersionString() : "?", ORT_API_VERSION, ORT_API_VERSION);
         return;
     }
-    int level = ORT_LOGGING_LEVEL_ERROR;
+    /* mdk turns every ORT error into its own message; ORT's log only duplicates it unless asked for. */
+    int level = ORT_LOGGING_LEVEL_FATAL;
     const char *env = getenv("MDK_ORT_LOG_LEVEL");
     if (env && env[0] >= '0' && env[0] <= '4' && env[1] == '\0') level = env[0] - '0';
     OrtStatus *s = g_ort->CreateEnv((OrtLoggingLevel)level, "mdk", &g_env);
@@ -77,7 +78,7 @@ void mdk_options_init(mdk_options *opts)
     memset(opts, 0, sizeof *opts);
     opts->struct_size = sizeof *opts;
     opts->graph_opt_level = 3;
-    opts->log_level = 3;
+    opts->log_level = 4;
 }
 
 struct mdk_model {
@@ -216,7 +217,7 @@ static mdk_status open_session(const char *path, const void *data, size_t len, c
              : g_ort->CreateSessionFromArray(g_env, data, len, so, &m->session);
     if (s) {
         const char *msg = g_ort->GetErrorMessage(s);
-        st = mdki_fail(MDK_ERR_FORMAT, "%s: ONNX Runtime cannot load it as an ONNX model: %s", what, msg);
+        st = mdki_fail(MDK_ERR_FORMAT, "%s: ONNX Runtime cannot create a session from it: %s", what, msg);
         g_ort->ReleaseStatus(s);
         goto fail;
     }
@@ -305,7 +306,7 @@ mdk_status mdk_model_check_input(const mdk_model *m, size_t index, const mdk_ten
     if (v->kind != MDK_VALUE_TENSOR)
         return mdki_fail(MDK_ERR_UNSUPPORTED, "input '%s' is not a tensor (sequence, map or optional); mdk feeds tensors only",
                          v->name);
-    if (v->dtype != t->dtype)
+    if (v->dtype != t->dtype && !(v->dtype == MDK_DTYPE_BFLOAT16 && t->dtype == MDK_DTYPE_UINT16))
         return mdki_fail(MDK_ERR_MISMATCH, "input '%s': expected dtype %s, got %s", v->name, mdk_dtype_name(v->dtype),
                          mdk_dtype_name(t->dtype));
     if (v->has_shape && v->ndim != t->ndim)
@@ -319,7 +320,7 @@ mdk_status mdk_model_check_input(const mdk_model *m, size_t index, const mdk_ten
     return MDK_OK;
 }
 
-static mdk_status to_ort(const mdk_model *m, const mdk_tensor *t, OrtValue **out)
+static mdk_status to_ort(const mdk_model *m, const mdk_tensor *t, mdk_dtype as, OrtValue **out)
 {
     OrtStatus *s;
     if (t->dtype == MDK_DTYPE_STRING) {
@@ -327,7 +328,7 @@ static mdk_status to_ort(const mdk_model *m, const mdk_tensor *t, OrtValue **out
         if (!s && t->count) s = g_ort->FillStringTensor(*out, (const char *const *)t->data, t->count);
     } else {
         s = g_ort->CreateTensorWithDataAsOrtValue(m->cpu, t->data, t->nbytes, t->shape, t->ndim,
-                                                  (ONNXTensorElementDataType)t->dtype, out);
+                                                  (ONNXTensorElementDataType)as, out);
     }
     return ort_fail(s, "passing an input to ONNX Runtime");
 }
@@ -426,7 +427,7 @@ mdk_status mdk_model_run(mdk_model *m, mdk_tensor *const *inputs, size_t n_input
     OrtValue **out_vals = mdki_calloc(m->n_out ? m->n_out : 1, sizeof *out_vals);
     mdk_tensor **res = mdki_calloc(m->n_out ? m->n_out : 1, sizeof *res);
     mdk_status st = out_vals && res ? MDK_OK : MDK_ERR_NO_MEMORY;
-    for (size_t i = 0; st == MDK_OK && i < m->n_in; i++) st = to_ort(m, slot[i], &in_vals[i]);
+    for (size_t i = 0; st == MDK_OK && i < m->n_in; i++) st = to_ort(m, slot[i], m->values[i].dtype, &in_vals[i]);
     if (st == MDK_OK) {
         OrtStatus *s = g_ort->Run(m->session, NULL, m->names, (const OrtValue *const *)in_vals, m->n_in,
                                   m->names + m->n_in, m->n_out, out_vals);

@@ -2,6 +2,7 @@
  * arrays. Parsing uses cJSON behind a size cap; writing is direct, with exact round-trip precision. */
 #include <cjson/cJSON.h>
 #include <math.h>
+#include <pthread.h>
 #include <string.h>
 #include <strings.h>
 
@@ -113,12 +114,27 @@ static mdk_dtype infer_dtype(const cJSON *v)
     return MDK_DTYPE_FLOAT32;
 }
 
+static void *json_malloc(size_t n)
+{
+    return mdki_malloc(n);
+}
+
+static void hook_cjson(void)
+{
+    cJSON_Hooks hooks = {json_malloc, mdki_free};
+    cJSON_InitHooks(&hooks);
+}
+
 mdk_status mdki_json_decode(const void *data, size_t len, mdk_dtype expect, const char *what, mdk_tensor **out)
 {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, hook_cjson); /* cJSON's allocations go through the library's wrapper */
     if (len > MDK_JSON_MAX_BYTES)
         return mdki_fail(MDK_ERR_TOO_LARGE, "%s: JSON of %zu bytes is above the limit of %llu bytes", what, len,
                          (unsigned long long)MDK_JSON_MAX_BYTES);
+    unsigned long failures = mdki_alloc_failures();
     cJSON *root = cJSON_ParseWithLength(data, len);
+    if (!root && mdki_alloc_failures() != failures) return mdki_fail(MDK_ERR_NO_MEMORY, "%s: out of memory", what);
     if (!root) return mdki_fail(MDK_ERR_FORMAT, "%s: malformed JSON near byte %zu", what,
                                 (size_t)(cJSON_GetErrorPtr() ? cJSON_GetErrorPtr() - (const char *)data : 0));
     mdk_status st;

@@ -13,7 +13,9 @@
 
 mdk_status mdki_pb_decode(const void *data, size_t len, const char *what, mdk_tensor **out)
 {
+    unsigned long failures = mdki_alloc_failures();
     Onnx__TensorProto *p = onnx__tensor_proto__unpack(&mdki_pb_allocator, len, data);
+    if (!p && mdki_alloc_failures() != failures) return mdki_fail(MDK_ERR_NO_MEMORY, "%s: out of memory", what);
     if (!p) return mdki_fail(MDK_ERR_FORMAT, "%s: not an ONNX TensorProto (protobuf parse failed)", what);
     mdk_status st;
     mdk_tensor *t = NULL;

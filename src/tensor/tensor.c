@@ -71,7 +71,8 @@ mdk_status mdki_shape_check(mdk_dtype dtype, size_t ndim, const int64_t *shape, 
         if (shape[i] < 0)
             return mdki_fail(MDK_ERR_FORMAT, "%s: dim %zu is %lld, expected a size >= 0", what, i, (long long)shape[i]);
         if ((uint64_t)shape[i] > SIZE_MAX || !mdki_mul_size(n, (size_t)shape[i], &n))
-            return mdki_fail(MDK_ERR_TOO_LARGE, "%s: element count overflows", what);
+            return mdki_fail(MDK_ERR_TOO_LARGE, "%s: element count overflows (above the limit of %llu bytes)", what,
+                             (unsigned long long)MDK_TENSOR_MAX_BYTES);
     }
     size_t esize = dtype == MDK_DTYPE_STRING ? sizeof(char *) : mdk_dtype_size(dtype);
     size_t bytes;
@@ -194,6 +195,16 @@ mdk_status mdk_tensor_set_string(mdk_tensor *t, size_t i, const char *s, size_t 
     char *c = mdki_strndup(s, len);
     if (!c) return MDK_ERR_NO_MEMORY;
     mdki_tensor_take_string(t, i, c);
+    return MDK_OK;
+}
+
+mdk_status mdk_tensor_reinterpret(mdk_tensor *t, mdk_dtype dtype)
+{
+    size_t a = mdk_dtype_size(t->dtype), b = mdk_dtype_size(dtype);
+    if (!a || a != b || t->dtype == MDK_DTYPE_BOOL || dtype == MDK_DTYPE_BOOL)
+        return mdki_fail(MDK_ERR_MISMATCH, "cannot reinterpret %s as %s: element sizes differ or are not numeric",
+                         mdk_dtype_name(t->dtype), mdk_dtype_name(dtype));
+    t->dtype = dtype;
     return MDK_OK;
 }
 
