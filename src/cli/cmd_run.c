@@ -100,6 +100,8 @@ static void summary(const mdk_tensor *t)
     printf("\n");
 }
 
+/* The output's file name: its name with characters outside [A-Za-z0-9_.-] replaced by '_'. With ".npy"
+ * appended, no name can escape the output directory. */
 static void safe_name(const char *in, char *out, size_t size)
 {
     size_t i = 0;
@@ -110,7 +112,6 @@ static void safe_name(const char *in, char *out, size_t size)
         out[i] = ok ? c : '_';
     }
     out[i] = '\0';
-    if (i == 0 || strcmp(out, ".") == 0 || strcmp(out, "..") == 0) snprintf(out, size, "output_");
 }
 
 int cmd_run(int argc, char **argv)

@@ -1,1 +1,216 @@
-print("0 passed, 0 failed")
+"""The mdk verbs doing their job: --version/--help, inspect checked against ONNX's own Python reading of
+the graph, run's outputs and file naming, and verify on both case layouts."""
+import collections
+import json
+import os
+import re
+import sys
+
+import numpy as np
+import onnx
+from onnx import helper, numpy_helper
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "pylib"))
+import mdktest  # noqa: E402
+from mdktest import node_model, run  # noqa: E402
+
+ADD = node_model("test_add")
+
+
+def onnx_facts(path):
+    """What inspect must report, computed with the onnx package."""
+    m = onnx.load(path)
+    ops = collections.Counter()
+    params = 0
+
+    def walk(g):
+        nonlocal params
+        for init in g.initializer:
+            params += int(np.prod(init.dims)) if init.dims else 1
+        for n in g.node:
+            ops[n.op_type] += 1
+            for a in n.attribute:
+                if n.op_type == "Constant" and a.type == onnx.AttributeProto.TENSOR:
+                    params += int(np.prod(a.t.dims)) if a.t.dims else 1
+                if a.type == onnx.AttributeProto.GRAPH:
+                    walk(a.g)
+                for sg in a.graphs:
+                    walk(sg)
+    walk(m.graph)
+    inits = {i.name for i in m.graph.initializer}
+    inputs = [i for i in m.graph.input if i.name not in inits]
+
+    def shape(v):
+        return [d.dim_value if d.HasField("dim_value") else (d.dim_param or None)
+                for d in v.type.tensor_type.shape.dim]
+    return {
+        "inputs": [(i.name, shape(i)) for i in inputs],
+        "outputs": [(o.name, shape(o)) for o in m.graph.output],
+        "ops": dict(ops),
+        "params": params,
+        "opsets": {(o.domain, o.version) for o in m.opset_import},
+        "ir": m.ir_version,
+        "producer": m.producer_name,
+        "meta": {p.key: p.value for p in m.metadata_props},
+    }
+
+
+class Commands(mdktest.TestCase):
+    def test_version(self):
+        rc, out, err = run("--version")
+        self.assertEqual(rc, 0, err)
+        self.assertRegex(out, r"^mdk \d+\.\d+\.\d+\nONNX Runtime 1\.30\.0\n$")
+
+    def test_help_for_every_verb(self):
+        rc, out, _ = run("--help")
+        self.assertEqual(rc, 0)
+        verbs = re.findall(r"^  (\w+) ", out, re.M)
+        self.assertEqual(set(verbs), {"inspect", "run", "verify"})
+        for verb in verbs:
+            rc, vout, err = run(verb, "--help")
+            self.assertEqual(rc, 0, err)
+            self.assertTrue(vout.startswith(f"usage: mdk {verb}"))
+
+    def inspect_matches(self, path):
+        rc, out, err = run("inspect", path, "--json")
+        self.assertEqual(rc, 0, err)
+        got = json.loads(out)
+        want = onnx_facts(path)
+        self.assertEqual([(i["name"], i["shape"]) for i in got["inputs"]], want["inputs"])
+        self.assertEqual([(o["name"], o["shape"]) for o in got["outputs"]], want["outputs"])
+        self.assertEqual({o["op_type"]: o["count"] for o in got["operators"]}, want["ops"])
+        self.assertEqual(got["parameters"], want["params"])
+        self.assertEqual({(o["domain"], o["version"]) for o in got["opset_imports"]}, want["opsets"])
+        self.assertEqual(got["ir_version"], want["ir"])
+        self.assertEqual(got["producer_name"], want["producer"])
+        self.assertEqual(got["metadata_props"], want["meta"])
+        counts = [o["count"] for o in got["operators"]]
+        self.assertEqual(counts, sorted(counts, reverse=True))
+        rc, text, err = run("inspect", path)
+        self.assertEqual(rc, 0, err)
+        for name, _ in want["inputs"]:
+            self.assertIn(name, text)
+        return got
+
+    def test_inspect_node_models(self):
+        for name in ("test_add", "test_loop11", "test_if", "test_cast_FLOAT_to_STRING"):
+            with self.subTest(model=name):
+                self.inspect_matches(node_model(name))
+
+    def test_inspect_real_models(self):
+        paths = [os.path.join(mdktest.MODELS, "ocr", f) for f in
+                 ("ch_PP-OCRv4_det_infer.onnx", "ch_PP-OCRv4_rec_infer.onnx", "ch_ppocr_mobile_v2.0_cls_infer.onnx")]
+        paths += [os.path.join(mdktest.MODELS, "torchvision", a + ".onnx") for a in ("resnet18", "mobilenet_v2")]
+        if not all(map(os.path.exists, paths)):
+            self.skipTest("models not fetched (scripts/fetch-models.sh)")
+        for p in paths:
+            with self.subTest(model=os.path.basename(p)):
+                got = self.inspect_matches(p)
+                self.assertGreater(got["parameters"], 100000)
+
+    def test_inspect_metadata_and_symbolic_dims(self):
+        x = helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, ["batch", 3])
+        y = helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, ["batch", 3])
+        w = numpy_helper.from_array(np.ones((3,), np.float32), "w")
+        g = helper.make_graph([helper.make_node("Mul", ["x", "w"], ["y"])], "g", [x], [y], [w])
+        m = helper.make_model(g, producer_name="mdk-test", opset_imports=[helper.make_opsetid("", 13)])
+        helper.set_model_props(m, {"author": "mdk", "task": "demo"})
+        p = self.path("meta.onnx")
+        onnx.save(m, p)
+        got = self.inspect_matches(p)
+        self.assertEqual(got["inputs"][0]["shape"], ["batch", 3])
+        self.assertEqual(got["parameter_bytes"], 12)
+
+    def test_run_writes_named_outputs(self):
+        x = helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [2])
+        outs = [helper.make_tensor_value_info(n, onnx.TensorProto.FLOAT, [2]) for n in ("out/put:0", "..", "ok-1.b")]
+        nodes = [helper.make_node("Identity", ["x"], [o.name]) for o in outs]
+        m = helper.make_model(helper.make_graph(nodes, "g", [x], outs), opset_imports=[helper.make_opsetid("", 13)])
+        p = self.path("names.onnx")
+        onnx.save(m, p)
+        inp = self.path("x.json")
+        with open(inp, "w") as f:
+            f.write("[1.5, -2]")
+        out = self.path("out")
+        rc, text, err = run("run", p, "--input", f"x={inp}", "--output-dir", out)
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(sorted(os.listdir(out)), sorted(["out_put_0.npy", "...npy", "ok-1.b.npy"]))
+        for f in os.listdir(out):
+            np.testing.assert_array_equal(np.load(os.path.join(out, f)), [1.5, -2])
+
+    def test_run_summary_json_and_random(self):
+        a = np.arange(60, dtype=np.float32).reshape(3, 4, 5)
+        np.save(self.path("a.npy"), a)
+        rc, out, err = run("run", ADD, "--input", f"x={self.path('a.npy')}", "--input", f"y={self.path('a.npy')}")
+        self.assertEqual(rc, 0, err)
+        self.assertIn("sum: float32 [3, 4, 5]", out)
+        self.assertIn("min 0  max 118  mean 59", out)
+        rc, out, err = run("run", ADD, "--input", f"x={self.path('a.npy')}", "--input", f"y={self.path('a.npy')}", "--json")
+        self.assertEqual(rc, 0, err)
+        doc = json.loads(out)
+        self.assertEqual(doc[0]["name"], "sum")
+        self.assertEqual(doc[0]["datatype"], "FP32")
+        np.testing.assert_array_equal(np.array(doc[0]["data"]).reshape(3, 4, 5), a * 2)
+        # random inputs are reproducible for a seed and differ across seeds
+        r1 = run("run", ADD, "--input", "x=random", "--input", "y=random", "--seed", "5", "--json")[1]
+        r2 = run("run", ADD, "--input", "x=random", "--input", "y=random", "--seed", "5", "--json")[1]
+        r3 = run("run", ADD, "--input", "x=random", "--input", "y=random", "--seed", "6", "--json")[1]
+        self.assertEqual(r1, r2)
+        self.assertNotEqual(r1, r3)
+        vals = np.array(json.loads(r1)[0]["data"])
+        self.assertTrue(((vals >= 0) & (vals < 2)).all())
+
+    def test_run_random_with_dims(self):
+        p = os.path.join(mdktest.MODELS, "ocr", "ch_ppocr_mobile_v2.0_cls_infer.onnx")
+        if not os.path.exists(p):
+            self.skipTest("models not fetched")
+        rc, out, err = run("run", p, "--input", "x=random", "--dim", "p2o.DynamicDimension.0=2",
+                           "--dim", "p2o.DynamicDimension.1=48", "--dim", "x:3=192", "--json")
+        self.assertEqual(rc, 0, err)
+        doc = json.loads(out)[0]
+        self.assertEqual(doc["shape"], [2, 2])
+        probs = np.array(doc["data"]).reshape(2, 2)
+        np.testing.assert_allclose(probs.sum(1), 1, rtol=1e-5)
+
+    def test_verify_onnx_layout(self):
+        d = os.path.join(mdktest.ONNX_NODE, "test_add")
+        rc, out, err = run("verify", ADD, "--cases", d)
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(out.splitlines()[-1], "1 passed, 0 failed")
+        rc, out, err = run("verify", ADD, "--cases", d, "--json")
+        self.assertEqual(json.loads(out)["passed"], 1)
+
+    def test_verify_npz_layout_and_failure(self):
+        rng = np.random.default_rng(0)
+        ins, exp = {}, {}
+        for k in range(3):
+            x, y = rng.standard_normal((2, 3, 4, 5)).astype(np.float32)
+            ins[f"case{k}/x"], ins[f"case{k}/y"] = x, y
+            exp[f"case{k}/sum"] = x + y
+        exp["case2/sum"] = exp["case2/sum"].copy()
+        exp["case2/sum"][1, 2, 3] += 0.5
+        np.savez(self.path("inputs.npz"), **ins)
+        np.savez_compressed(self.path("expected_outputs.npz"), **exp)
+        rc, out, err = run("verify", ADD, "--cases", self.tmp)
+        self.assertEqual(rc, 1, err)
+        lines = out.splitlines()
+        self.assertEqual(lines[0], "PASS case0")
+        self.assertEqual(lines[1], "PASS case1")
+        self.assertTrue(lines[2].startswith("FAIL case2: output 'sum': 1 of 60 elements out of tolerance"), lines[2])
+        self.assertIn("worst at index 33", lines[2])
+        self.assertEqual(lines[-1], "2 passed, 1 failed")
+        rc, out, _ = run("verify", ADD, "--cases", self.tmp, "--atol", "0.6")
+        self.assertEqual(rc, 0)
+
+    def test_verify_single_npy_layout(self):
+        p = node_model("test_relu")
+        x = np.random.default_rng(1).standard_normal((3, 4, 5)).astype(np.float32)
+        np.save(self.path("inputs.npy"), x)
+        np.save(self.path("expected_outputs.npy"), np.maximum(x, 0))
+        rc, out, err = run("verify", p, "--cases", self.tmp, "--rtol", "0", "--atol", "0")
+        self.assertEqual(rc, 0, out + err)
+        self.assertEqual(out.splitlines()[-1], "1 passed, 0 failed")
+
+
+if __name__ == "__main__":
+    mdktest.main()
