@@ -25,8 +25,10 @@ typedef struct mdk_case {
     mdk_tensor *const *expected;
 } mdk_case;
 
-/* Reads every case under `dir`. MDK_ERR_NOT_FOUND when `dir` holds neither layout. */
-MDK_API mdk_status mdk_caseset_read(const char *dir, mdk_caseset **out);
+/* Reads every case under `dir`. `model` may be NULL; when given, .pb files are read as the kind of value
+ * (tensor, sequence, optional) its input or output at that position declares, as ONNX's test data needs.
+ * MDK_ERR_NOT_FOUND when `dir` holds neither layout. */
+MDK_API mdk_status mdk_caseset_read(const char *dir, const mdk_model *model, mdk_caseset **out);
 MDK_API void mdk_caseset_free(mdk_caseset *cs);
 MDK_API size_t mdk_caseset_count(const mdk_caseset *cs);
 /* Case `i` (NULL when out of range). */

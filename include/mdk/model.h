@@ -16,15 +16,6 @@ typedef struct mdk_dim {
     const char *param; /* the symbolic name ("batch") when declared; NULL otherwise */
 } mdk_dim;
 
-/* Kinds of value an input or output carries. */
-typedef enum mdk_value_kind {
-    MDK_VALUE_TENSOR = 0,
-    MDK_VALUE_SEQUENCE = 1,
-    MDK_VALUE_MAP = 2,
-    MDK_VALUE_OPTIONAL = 3,
-    MDK_VALUE_OTHER = 4
-} mdk_value_kind;
-
 /* An input or output as declared by the model. For sequences and optionals, dtype and dims describe the
  * element tensor when known. */
 typedef struct mdk_value_info {

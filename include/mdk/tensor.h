@@ -15,7 +15,19 @@ extern "C" {
 #define MDK_JSON_MAX_BYTES ((uint64_t)512 << 20)   /* one JSON document */
 #define MDK_NPZ_MAX_MEMBERS 4096
 
+/* An mdk_tensor holds one ONNX value: usually a tensor, or a sequence of tensors, or an optional (a
+ * tensor, a sequence or nothing), the other kinds of value models take and return. Functions on element
+ * data apply to tensors; for the others, count is 0 and data is NULL. */
 typedef struct mdk_tensor mdk_tensor;
+
+/* Kinds of value. */
+typedef enum mdk_value_kind {
+    MDK_VALUE_TENSOR = 0,
+    MDK_VALUE_SEQUENCE = 1,
+    MDK_VALUE_MAP = 2,      /* recognised in model signatures only */
+    MDK_VALUE_OPTIONAL = 3,
+    MDK_VALUE_OTHER = 4
+} mdk_value_kind;
 
 /* A new tensor of `dtype` with `ndim` dims `shape` (each >= 0), zero-filled (strings: ""). The element
  * count and byte size are checked against overflow and MDK_TENSOR_MAX_BYTES. */
@@ -47,6 +59,20 @@ MDK_API double mdk_tensor_get_f64(const mdk_tensor *t, size_t i);
 /* The tensor's name ("" when unnamed): the input or output it belongs to. */
 MDK_API const char *mdk_tensor_name(const mdk_tensor *t);
 MDK_API mdk_status mdk_tensor_set_name(mdk_tensor *t, const char *name);
+
+MDK_API mdk_value_kind mdk_tensor_kind(const mdk_tensor *t);
+
+/* A sequence of `n` tensors of element type `dtype`, taking ownership of `items` (each a tensor of
+ * `dtype`; the array itself stays the caller's). On failure the items are freed too. */
+MDK_API mdk_status mdk_sequence_new(mdk_dtype dtype, mdk_tensor *const *items, size_t n, mdk_tensor **out);
+/* An optional holding `value` (a tensor or a sequence, owned from now on), or nothing when `value` is NULL;
+ * `dtype` is the element type either way. */
+MDK_API mdk_status mdk_optional_new(mdk_dtype dtype, mdk_tensor *value, mdk_tensor **out);
+/* The items of a sequence (0 and NULL for other kinds), and an optional's value (NULL when empty or not
+ * an optional). Owned by `t`. */
+MDK_API size_t mdk_sequence_length(const mdk_tensor *t);
+MDK_API mdk_tensor *mdk_sequence_item(const mdk_tensor *t, size_t i);
+MDK_API mdk_tensor *mdk_optional_value(const mdk_tensor *t);
 
 /* Reinterprets the element bits in place as `dtype`, which must have the same element size (e.g. uint16
  * as bfloat16: NumPy has no bfloat16, so such data is commonly stored as uint16). Strings and bools are
@@ -80,10 +106,13 @@ typedef enum mdk_format {
 /* Reads one tensor from `path`. `expect` is the dtype the caller wants, or MDK_DTYPE_UNDEFINED: it only
  * guides bare JSON arrays, which are converted to it; files carrying their own dtype are not converted. */
 MDK_API mdk_status mdk_tensor_read(const char *path, mdk_dtype expect, mdk_tensor **out);
+/* Reads a value of `kind` from `path`. Files do not say which ONNX message they hold, so sequences and
+ * optionals (ONNX SequenceProto / OptionalProto) are read only when asked for, and only from .pb files. */
+MDK_API mdk_status mdk_value_read(const char *path, mdk_value_kind kind, mdk_dtype expect, mdk_tensor **out);
 /* The same from memory; `format` must not be MDK_FORMAT_AUTO. `what` names the buffer in messages. */
 MDK_API mdk_status mdk_tensor_read_memory(const void *data, size_t len, mdk_format format, mdk_dtype expect,
                                           const char *what, mdk_tensor **out);
-/* Writes one tensor to `path` in the format of its extension, atomically (a temporary file renamed into
+/* Writes one tensor to `path` in the format of its extension (sequences and optionals: .pb only), atomically (a temporary file renamed into
  * place: an existing file is replaced only when the write succeeded). */
 MDK_API mdk_status mdk_tensor_write(const mdk_tensor *t, const char *path);
 /* Encodes to a new malloc'd buffer the caller frees with free(). */
@@ -111,7 +140,8 @@ typedef struct mdk_compare {
     double worst_expected;
 } mdk_compare;
 
-/* Compares `actual` with `expected`. Returns MDK_OK whenever the comparison could be made; the verdict is
+/* Compares `actual` with `expected`. Sequences compare item by item (lengths must agree; worst_index then
+ * counts elements across items); optionals compare their values (two empty optionals agree). Returns MDK_OK whenever the comparison could be made; the verdict is
  * in `out->pass`. */
 MDK_API mdk_status mdk_tensor_compare(const mdk_tensor *actual, const mdk_tensor *expected, double rtol, double atol,
                                       mdk_compare *out);

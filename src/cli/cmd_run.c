@@ -12,13 +12,15 @@ static void help(void)
     printf("usage: mdk run MODEL --input NAME=FILE ... [--dim DIM=VALUE ...] [--output-dir DIR] [--threads N]\n"
            "               [--seed S] [--json]\n\n"
            "Runs one inference on ONNX Runtime.\n\n"
-           "  --input NAME=FILE    feed input NAME from FILE: .npy, .pb (ONNX TensorProto) or .json; NAME= may be\n"
-           "                       left out when the model has one input\n"
+           "  --input NAME=FILE    feed input NAME from FILE: .npy, .pb (ONNX TensorProto, or SequenceProto /\n"
+           "                       OptionalProto for such inputs) or .json; NAME= may be left out when the model\n"
+           "                       has one input\n"
            "  --input NAME=random  fill input NAME with random data (floats in [0,1), integers in [0,10))\n"
            "  --dim DIM=VALUE      size of a symbolic dim for random inputs (e.g. --dim batch=4); an unnamed\n"
            "                       dynamic dim is set with --dim INPUT:AXIS=VALUE\n"
            "  --output-dir DIR     write each output to DIR/<output name>.npy (characters outside [A-Za-z0-9_.-]\n"
-           "                       become _); without it, print a summary of each output\n"
+           "                       become _; sequence and optional outputs are written as ONNX .pb); without it,\n"
+           "                       print a summary of each output\n"
            "  --threads N          ONNX Runtime intra-op threads (default: one per core)\n"
            "  --seed S             seed for random inputs (default 0)\n"
            "  --json               print the outputs as JSON tensors (name, datatype, shape, data)\n");
@@ -63,6 +65,27 @@ static int make_random(const mdk_model *m, int idx, const dim_arg *dims, size_t 
     mdk_tensor_fill_random(*out, seed + (unsigned long long)idx);
     if (mdk_tensor_set_name(*out, v->name) != MDK_OK) return cli_lib_error("run", MDK_ERR_NO_MEMORY);
     return 0;
+}
+
+static void summary(const mdk_tensor *t);
+
+/* Sequences and optionals: a header line, then each contained tensor. */
+static void summary_value(const mdk_tensor *t)
+{
+    if (mdk_tensor_kind(t) == MDK_VALUE_SEQUENCE) {
+        printf("%s: sequence of %zu %s tensors\n", mdk_tensor_name(t), mdk_sequence_length(t),
+               mdk_dtype_name(mdk_tensor_dtype(t)));
+        for (size_t i = 0; i < mdk_sequence_length(t); i++) {
+            printf("  [%zu] ", i);
+            summary(mdk_sequence_item(t, i));
+        }
+    } else if (mdk_tensor_kind(t) == MDK_VALUE_OPTIONAL) {
+        const mdk_tensor *v = mdk_optional_value(t);
+        printf("%s: optional, %s\n", mdk_tensor_name(t), v ? "with a value:" : "empty");
+        if (v) summary_value(v);
+    } else {
+        summary(t);
+    }
 }
 
 static void summary(const mdk_tensor *t)
@@ -203,7 +226,7 @@ int cmd_run(int argc, char **argv)
             if ((rc = make_random(m, idx, dims, n_dims, (unsigned long long)seed, &feeds[i])) != 0) goto done;
             continue;
         }
-        st = mdk_tensor_read(file, mdk_model_input(m, idx)->dtype, &feeds[i]);
+        st = mdk_value_read(file, mdk_model_input(m, idx)->kind, mdk_model_input(m, idx)->dtype, &feeds[i]);
         if (st == MDK_OK) st = mdk_tensor_set_name(feeds[i], name);
         if (st != MDK_OK) {
             rc = cli_error("run", "input '%s': %s", name, mdk_errmsg());
@@ -223,7 +246,8 @@ int cmd_run(int argc, char **argv)
         for (size_t i = 0; i < n_outs; i++) {
             char base[512], path[4096];
             safe_name(mdk_tensor_name(outs[i]), base, sizeof base);
-            snprintf(path, sizeof path, "%s/%s.npy", out_dir, base);
+            /* .npy holds tensors; sequences and optionals keep ONNX's own message format */
+            snprintf(path, sizeof path, "%s/%s.%s", out_dir, base, mdk_tensor_kind(outs[i]) == MDK_VALUE_TENSOR ? "npy" : "pb");
             if ((st = mdk_tensor_write(outs[i], path)) != MDK_OK) {
                 rc = cli_lib_error("run", st);
                 goto done;
@@ -236,6 +260,11 @@ int cmd_run(int argc, char **argv)
         for (size_t i = 0; i < n_outs; i++) {
             void *buf;
             size_t len;
+            if (mdk_tensor_kind(outs[i]) != MDK_VALUE_TENSOR) {
+                rc = cli_error("run", "output '%s' is a sequence or optional: use --output-dir (written as .pb)",
+                               mdk_tensor_name(outs[i]));
+                goto done;
+            }
             if ((st = mdk_tensor_write_memory(outs[i], MDK_FORMAT_JSON, &buf, &len)) != MDK_OK) {
                 rc = cli_lib_error("run", st);
                 goto done;
@@ -247,7 +276,7 @@ int cmd_run(int argc, char **argv)
         }
         printf("]\n");
     } else if (!out_dir) {
-        for (size_t i = 0; i < n_outs; i++) summary(outs[i]);
+        for (size_t i = 0; i < n_outs; i++) summary_value(outs[i]);
     }
 done:
     mdk_tensors_free(outs, n_outs);

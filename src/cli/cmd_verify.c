@@ -124,7 +124,7 @@ int cmd_verify(int argc, char **argv)
     mdk_caseset *cs = NULL;
     mdk_status st = mdk_model_open(model_path, &opts, &m);
     if (st != MDK_OK) return cli_lib_error("verify", st);
-    st = mdk_caseset_read(cases_dir, &cs);
+    st = mdk_caseset_read(cases_dir, m, &cs);
     if (st != MDK_OK) {
         mdk_model_close(m);
         return cli_lib_error("verify", st);

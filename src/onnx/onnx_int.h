@@ -5,6 +5,7 @@
 
 #include "core/core.h"
 #include "onnx.pb-c.h"
+#include "onnx_values.pb-c.h"
 
 extern ProtobufCAllocator mdki_pb_allocator;
 

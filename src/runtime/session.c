@@ -91,6 +91,40 @@ struct mdk_model {
     size_t n_dims;
 };
 
+/* The element type inside a (nested) sequence or optional type; UNDEFINED when it cannot be told. */
+static mdk_dtype element_dtype(const OrtTypeInfo *ti, int depth)
+{
+    enum ONNXType type;
+    OrtStatus *s = g_ort->GetOnnxTypeFromTypeInfo(ti, &type);
+    if (s || depth > 8) {
+        if (s) g_ort->ReleaseStatus(s);
+        return MDK_DTYPE_UNDEFINED;
+    }
+    mdk_dtype dt = MDK_DTYPE_UNDEFINED;
+    OrtTypeInfo *inner = NULL;
+    if (type == ONNX_TYPE_TENSOR) {
+        const OrtTensorTypeAndShapeInfo *tsi;
+        ONNXTensorElementDataType et;
+        s = g_ort->CastTypeInfoToTensorInfo(ti, &tsi);
+        if (!s && tsi) s = g_ort->GetTensorElementType(tsi, &et);
+        if (!s && tsi) dt = (mdk_dtype)et;
+    } else if (type == ONNX_TYPE_SEQUENCE) {
+        const OrtSequenceTypeInfo *seq;
+        s = g_ort->CastTypeInfoToSequenceTypeInfo(ti, &seq);
+        if (!s && seq) s = g_ort->GetSequenceElementType(seq, &inner);
+    } else if (type == ONNX_TYPE_OPTIONAL) {
+        const OrtOptionalTypeInfo *opt;
+        s = g_ort->CastTypeInfoToOptionalTypeInfo(ti, &opt);
+        if (!s && opt) s = g_ort->GetOptionalContainedTypeInfo(opt, &inner);
+    }
+    if (s) g_ort->ReleaseStatus(s);
+    if (inner) {
+        dt = element_dtype(inner, depth + 1);
+        g_ort->ReleaseTypeInfo(inner);
+    }
+    return dt;
+}
+
 /* Copies a string into library memory. ORT's own strings are freed by the caller. */
 static mdk_status describe_value(mdk_model *m, OrtTypeInfo *ti, mdk_value_info *v)
 {
@@ -100,6 +134,10 @@ static mdk_status describe_value(mdk_model *m, OrtTypeInfo *ti, mdk_value_info *
     v->kind = type == ONNX_TYPE_TENSOR ? MDK_VALUE_TENSOR : type == ONNX_TYPE_SEQUENCE ? MDK_VALUE_SEQUENCE
               : type == ONNX_TYPE_MAP ? MDK_VALUE_MAP : type == ONNX_TYPE_OPTIONAL ? MDK_VALUE_OPTIONAL : MDK_VALUE_OTHER;
     v->doc = "";
+    if (type == ONNX_TYPE_SEQUENCE || type == ONNX_TYPE_OPTIONAL) {
+        v->dtype = element_dtype(ti, 0);
+        return MDK_OK;
+    }
     const OrtTensorTypeAndShapeInfo *tsi = NULL;
     if (type == ONNX_TYPE_TENSOR) {
         s = g_ort->CastTypeInfoToTensorInfo(ti, &tsi);
@@ -298,17 +336,19 @@ static const char *declared_shape(const mdk_value_info *v, char *buf, size_t siz
     return buf;
 }
 
-mdk_status mdk_model_check_input(const mdk_model *m, size_t index, const mdk_tensor *t)
+static const char *kind_name(mdk_value_kind k)
 {
-    if (!m || !t || index >= m->n_in) return mdki_fail(MDK_ERR_INVALID_ARGUMENT, "mdk_model_check_input: bad argument");
-    const mdk_value_info *v = &m->values[index];
+    return k == MDK_VALUE_TENSOR ? "a tensor" : k == MDK_VALUE_SEQUENCE ? "a sequence" : k == MDK_VALUE_OPTIONAL ? "an optional"
+                                                                                                    : "a map";
+}
+
+static mdk_status check_tensor(const mdk_value_info *v, const mdk_tensor *t)
+{
     char want[256], got[256];
-    if (v->kind != MDK_VALUE_TENSOR)
-        return mdki_fail(MDK_ERR_UNSUPPORTED, "input '%s' is not a tensor (sequence, map or optional); mdk feeds tensors only",
-                         v->name);
     if (v->dtype != t->dtype && !(v->dtype == MDK_DTYPE_BFLOAT16 && t->dtype == MDK_DTYPE_UINT16))
         return mdki_fail(MDK_ERR_MISMATCH, "input '%s': expected dtype %s, got %s", v->name, mdk_dtype_name(v->dtype),
                          mdk_dtype_name(t->dtype));
+    if (v->kind != MDK_VALUE_TENSOR) return MDK_OK; /* element shapes of sequences are not declared here */
     if (v->has_shape && v->ndim != t->ndim)
         return mdki_fail(MDK_ERR_MISMATCH, "input '%s': expected rank %zu %s, got rank %zu %s", v->name, v->ndim,
                          declared_shape(v, want, sizeof want), t->ndim, mdk_shape_str(t->ndim, t->shape, got, sizeof got));
@@ -320,9 +360,50 @@ mdk_status mdk_model_check_input(const mdk_model *m, size_t index, const mdk_ten
     return MDK_OK;
 }
 
+mdk_status mdk_model_check_input(const mdk_model *m, size_t index, const mdk_tensor *t)
+{
+    if (!m || !t || index >= m->n_in) return mdki_fail(MDK_ERR_INVALID_ARGUMENT, "mdk_model_check_input: bad argument");
+    const mdk_value_info *v = &m->values[index];
+    mdk_value_kind want = v->kind;
+    /* An optional input takes its value directly, or an mdk optional. */
+    if (want == MDK_VALUE_OPTIONAL) {
+        if (t->kind == MDK_VALUE_OPTIONAL) t = mdk_optional_value(t);
+        if (!t) return MDK_OK;
+        want = t->kind;
+    }
+    if (want != MDK_VALUE_TENSOR && want != MDK_VALUE_SEQUENCE)
+        return mdki_fail(MDK_ERR_UNSUPPORTED, "input '%s' is a map; mdk feeds tensors, sequences and optionals", v->name);
+    if (t->kind != want)
+        return mdki_fail(MDK_ERR_MISMATCH, "input '%s': expected %s, got %s", v->name, kind_name(want), kind_name(t->kind));
+    if (t->kind == MDK_VALUE_SEQUENCE) {
+        for (size_t i = 0; i < mdk_sequence_length(t); i++) {
+            mdk_status st = check_tensor(v, mdk_sequence_item(t, i));
+            if (st != MDK_OK) return mdki_fail_prefix(st, "sequence item %zu", i);
+        }
+        return MDK_OK;
+    }
+    return check_tensor(v, t);
+}
+
 static mdk_status to_ort(const mdk_model *m, const mdk_tensor *t, mdk_dtype as, OrtValue **out)
 {
     OrtStatus *s;
+    if (t->kind == MDK_VALUE_OPTIONAL) return to_ort(m, mdk_optional_value(t), as, out);
+    if (t->kind == MDK_VALUE_SEQUENCE) {
+        size_t n = mdk_sequence_length(t);
+        if (n == 0) return mdki_fail(MDK_ERR_UNSUPPORTED, "ONNX Runtime cannot take an empty sequence as input");
+        OrtValue **items = mdki_calloc(n, sizeof *items);
+        if (!items) return MDK_ERR_NO_MEMORY;
+        mdk_status st = MDK_OK;
+        for (size_t i = 0; i < n && st == MDK_OK; i++) st = to_ort(m, mdk_sequence_item(t, i), as, &items[i]);
+        if (st == MDK_OK)
+            st = ort_fail(g_ort->CreateValue((const OrtValue *const *)items, n, ONNX_TYPE_SEQUENCE, out),
+                          "passing a sequence to ONNX Runtime");
+        for (size_t i = 0; i < n; i++)
+            if (items[i]) g_ort->ReleaseValue(items[i]);
+        mdki_free(items);
+        return st;
+    }
     if (t->dtype == MDK_DTYPE_STRING) {
         s = g_ort->CreateTensorAsOrtValue(g_alloc, t->shape, t->ndim, ONNX_TENSOR_ELEMENT_DATA_TYPE_STRING, out);
         if (!s && t->count) s = g_ort->FillStringTensor(*out, (const char *const *)t->data, t->count);
@@ -333,24 +414,65 @@ static mdk_status to_ort(const mdk_model *m, const mdk_tensor *t, mdk_dtype as, 
     return ort_fail(s, "passing an input to ONNX Runtime");
 }
 
-static mdk_status from_ort(const OrtValue *v, const char *name, mdk_tensor **out)
+static mdk_status from_ort(const OrtValue *v, const mdk_value_info *info, mdk_tensor **out);
+
+static mdk_status sequence_from_ort(const OrtValue *v, const mdk_value_info *info, mdk_tensor **out)
 {
+    size_t n;
+    OrtStatus *s = g_ort->GetValueCount(v, &n);
+    if (s) return ort_fail(s, "reading a sequence output");
+    mdk_tensor **items = mdki_calloc(n ? n : 1, sizeof *items);
+    if (!items) return MDK_ERR_NO_MEMORY;
+    mdk_status st = MDK_OK;
+    mdk_value_info item_info = *info;
+    item_info.kind = MDK_VALUE_TENSOR;
+    size_t got = 0;
+    for (; got < n && st == MDK_OK; got++) {
+        OrtValue *item = NULL;
+        st = ort_fail(g_ort->GetValue(v, (int)got, g_alloc, &item), "reading a sequence output");
+        if (st == MDK_OK) st = from_ort(item, &item_info, &items[got]);
+        if (item) g_ort->ReleaseValue(item);
+    }
+    if (st == MDK_OK) st = mdk_sequence_new(n ? mdk_tensor_dtype(items[0]) : info->dtype, items, n, out);
+    else
+        for (size_t i = 0; i < got; i++) mdk_tensor_free(items[i]);
+    mdki_free(items);
+    if (st == MDK_OK && (st = mdk_tensor_set_name(*out, info->name)) != MDK_OK) mdk_tensor_free(*out);
+    return st;
+}
+
+static mdk_status from_ort(const OrtValue *v, const mdk_value_info *info, mdk_tensor **out)
+{
+    const char *name = info->name;
     enum ONNXType type;
-    OrtStatus *s = g_ort->GetValueType(v, &type);
+    OrtStatus *s;
+    if (info->kind == MDK_VALUE_OPTIONAL) {
+        int has = 0;
+        s = g_ort->HasValue(v, &has);
+        if (s) return ort_fail(s, "reading an optional output");
+        mdk_tensor *value = NULL;
+        mdk_value_info inner = *info;
+        inner.kind = MDK_VALUE_OTHER;
+        mdk_status st = has ? from_ort(v, &inner, &value) : MDK_OK;
+        if (st == MDK_OK) st = mdk_optional_new(info->dtype, value, out);
+        if (st == MDK_OK && (st = mdk_tensor_set_name(*out, name)) != MDK_OK) mdk_tensor_free(*out);
+        return st;
+    }
+    s = g_ort->GetValueType(v, &type);
     if (s) return ort_fail(s, "reading an output");
+    if (type == ONNX_TYPE_SEQUENCE) return sequence_from_ort(v, info, out);
     if (type != ONNX_TYPE_TENSOR)
-        return mdki_fail(MDK_ERR_UNSUPPORTED, "output '%s' is not a tensor (sequence, map or optional); mdk returns "
-                         "tensors only", name);
-    OrtTensorTypeAndShapeInfo *info;
-    s = g_ort->GetTensorTypeAndShape(v, &info);
+        return mdki_fail(MDK_ERR_UNSUPPORTED, "output '%s' is a map; mdk returns tensors, sequences and optionals", name);
+    OrtTensorTypeAndShapeInfo *tsi;
+    s = g_ort->GetTensorTypeAndShape(v, &tsi);
     if (s) return ort_fail(s, "reading an output");
     ONNXTensorElementDataType et;
     size_t nd = 0;
     int64_t dims[MDK_MAX_DIMS];
-    s = g_ort->GetTensorElementType(info, &et);
-    if (!s) s = g_ort->GetDimensionsCount(info, &nd);
-    if (!s && nd <= MDK_MAX_DIMS) s = g_ort->GetDimensions(info, dims, nd);
-    g_ort->ReleaseTensorTypeAndShapeInfo(info);
+    s = g_ort->GetTensorElementType(tsi, &et);
+    if (!s) s = g_ort->GetDimensionsCount(tsi, &nd);
+    if (!s && nd <= MDK_MAX_DIMS) s = g_ort->GetDimensions(tsi, dims, nd);
+    g_ort->ReleaseTensorTypeAndShapeInfo(tsi);
     if (s) return ort_fail(s, "reading an output");
     if (nd > MDK_MAX_DIMS) return mdki_fail(MDK_ERR_UNSUPPORTED, "output '%s' has rank %zu, above %d", name, nd, MDK_MAX_DIMS);
     mdk_tensor *t;
@@ -418,23 +540,34 @@ mdk_status mdk_model_run(mdk_model *m, mdk_tensor *const *inputs, size_t n_input
         if (slot[idx]) return mdki_fail(MDK_ERR_INVALID_ARGUMENT, "input '%s' is given twice", m->values[idx].name);
         slot[idx] = inputs[i];
     }
+    const char *feed_names[256];
+    const mdk_tensor *feeds[256];
+    mdk_dtype feed_types[256];
+    size_t n_feed = 0;
     for (size_t i = 0; i < m->n_in; i++) {
-        if (!slot[i]) return mdki_fail(MDK_ERR_NOT_FOUND, "input '%s' is missing", m->values[i].name);
+        if (!slot[i] && m->values[i].kind != MDK_VALUE_OPTIONAL)
+            return mdki_fail(MDK_ERR_NOT_FOUND, "input '%s' is missing", m->values[i].name);
+        if (!slot[i]) continue;
         mdk_status st = mdk_model_check_input(m, i, slot[i]);
         if (st != MDK_OK) return st;
+        /* an empty optional is fed by leaving the input out */
+        if (slot[i]->kind == MDK_VALUE_OPTIONAL && !mdk_optional_value(slot[i])) continue;
+        feed_names[n_feed] = m->values[i].name;
+        feed_types[n_feed] = m->values[i].dtype;
+        feeds[n_feed++] = slot[i];
     }
     OrtValue *in_vals[256] = {0};
     OrtValue **out_vals = mdki_calloc(m->n_out ? m->n_out : 1, sizeof *out_vals);
     mdk_tensor **res = mdki_calloc(m->n_out ? m->n_out : 1, sizeof *res);
     mdk_status st = out_vals && res ? MDK_OK : MDK_ERR_NO_MEMORY;
-    for (size_t i = 0; st == MDK_OK && i < m->n_in; i++) st = to_ort(m, slot[i], m->values[i].dtype, &in_vals[i]);
+    for (size_t i = 0; st == MDK_OK && i < n_feed; i++) st = to_ort(m, feeds[i], feed_types[i], &in_vals[i]);
     if (st == MDK_OK) {
-        OrtStatus *s = g_ort->Run(m->session, NULL, m->names, (const OrtValue *const *)in_vals, m->n_in,
+        OrtStatus *s = g_ort->Run(m->session, NULL, feed_names, (const OrtValue *const *)in_vals, n_feed,
                                   m->names + m->n_in, m->n_out, out_vals);
         if (s) st = ort_fail(s, "inference failed (ONNX Runtime)");
     }
-    for (size_t i = 0; st == MDK_OK && i < m->n_out; i++) st = from_ort(out_vals[i], m->values[m->n_in + i].name, &res[i]);
-    for (size_t i = 0; i < m->n_in; i++)
+    for (size_t i = 0; st == MDK_OK && i < m->n_out; i++) st = from_ort(out_vals[i], &m->values[m->n_in + i], &res[i]);
+    for (size_t i = 0; i < n_feed; i++)
         if (in_vals[i]) g_ort->ReleaseValue(in_vals[i]);
     for (size_t i = 0; out_vals && i < m->n_out; i++)
         if (out_vals[i]) g_ort->ReleaseValue(out_vals[i]);

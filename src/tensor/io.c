@@ -28,7 +28,12 @@ mdk_status mdk_tensor_read_memory(const void *data, size_t len, mdk_format forma
 
 mdk_status mdk_tensor_read(const char *path, mdk_dtype expect, mdk_tensor **out)
 {
-    if (!path || !out) return mdki_fail(MDK_ERR_INVALID_ARGUMENT, "mdk_tensor_read: NULL argument");
+    return mdk_value_read(path, MDK_VALUE_TENSOR, expect, out);
+}
+
+mdk_status mdk_value_read(const char *path, mdk_value_kind kind, mdk_dtype expect, mdk_tensor **out)
+{
+    if (!path || !out) return mdki_fail(MDK_ERR_INVALID_ARGUMENT, "mdk_value_read: NULL argument");
     mdk_format f = format_of(path);
     if (f == MDK_FORMAT_AUTO)
         return mdki_fail(MDK_ERR_UNSUPPORTED, "'%s': unknown tensor file type, expected .npy, .pb or .json", path);
@@ -37,7 +42,12 @@ mdk_status mdk_tensor_read(const char *path, mdk_dtype expect, mdk_tensor **out)
     uint64_t cap = f == MDK_FORMAT_JSON ? MDK_JSON_MAX_BYTES : MDK_TENSOR_MAX_BYTES + (1u << 20);
     mdk_status st = mdki_read_file(path, cap, "tensor file", &data, &len);
     if (st != MDK_OK) return st;
-    st = mdk_tensor_read_memory(data, len, f, expect, path, out);
+    if (kind != MDK_VALUE_TENSOR && f != MDK_FORMAT_PB)
+        st = mdki_fail(MDK_ERR_UNSUPPORTED, "'%s': sequences and optionals are read from .pb files only", path);
+    else if (kind != MDK_VALUE_TENSOR)
+        st = mdki_pb_decode_value(data, len, kind, path, out);
+    else
+        st = mdk_tensor_read_memory(data, len, f, expect, path, out);
     mdki_free(data);
     return st;
 }
@@ -46,6 +56,8 @@ mdk_status mdk_tensor_write_memory(const mdk_tensor *t, mdk_format format, void 
 {
     if (!t || !data || !len) return mdki_fail(MDK_ERR_INVALID_ARGUMENT, "mdk_tensor_write_memory: NULL argument");
     if (format == MDK_FORMAT_PB) return mdki_pb_encode(t, data, len);
+    if (t->kind != MDK_VALUE_TENSOR)
+        return mdki_fail(MDK_ERR_UNSUPPORTED, "sequences and optionals are written as .pb only");
     mdki_buf b;
     mdki_buf_init(&b, MDK_TENSOR_MAX_BYTES * 8);
     mdk_status st;

@@ -115,6 +115,8 @@ mdk_status mdk_tensor_new(mdk_dtype dtype, size_t ndim, const int64_t *shape, md
 void mdk_tensor_free(mdk_tensor *t)
 {
     if (!t) return;
+    for (size_t i = 0; i < t->n_items; i++) mdk_tensor_free(t->items[i]);
+    mdki_free(t->items);
     if (t->dtype == MDK_DTYPE_STRING && t->data) {
         char **s = t->data;
         for (size_t i = 0; i < t->count; i++)
@@ -132,10 +134,87 @@ void mdk_tensors_free(mdk_tensor **ts, size_t n)
     mdki_free(ts);
 }
 
+/* A sequence or optional shell with room for `n` items and no data. */
+static mdk_status container_new(mdk_value_kind kind, mdk_dtype dtype, size_t n, mdk_tensor **out)
+{
+    mdk_tensor *t = mdki_calloc(1, sizeof *t);
+    if (!t) return MDK_ERR_NO_MEMORY;
+    t->kind = kind;
+    t->dtype = dtype;
+    t->items = mdki_calloc(n ? n : 1, sizeof *t->items);
+    if (!t->items) {
+        mdki_free(t);
+        return MDK_ERR_NO_MEMORY;
+    }
+    *out = t;
+    return MDK_OK;
+}
+
+mdk_status mdk_sequence_new(mdk_dtype dtype, mdk_tensor *const *items, size_t n, mdk_tensor **out)
+{
+    mdk_status st = MDK_OK;
+    for (size_t i = 0; i < n && st == MDK_OK; i++)
+        if (!items[i] || items[i]->kind != MDK_VALUE_TENSOR || items[i]->dtype != dtype)
+            st = mdki_fail(MDK_ERR_MISMATCH, "sequence item %zu is not a %s tensor", i, mdk_dtype_name(dtype));
+    mdk_tensor *t = NULL;
+    if (st == MDK_OK) st = container_new(MDK_VALUE_SEQUENCE, dtype, n, &t);
+    if (st != MDK_OK) {
+        for (size_t i = 0; i < n; i++) mdk_tensor_free(items[i]);
+        return st;
+    }
+    if (n) memcpy(t->items, items, n * sizeof *items);
+    t->n_items = n;
+    *out = t;
+    return MDK_OK;
+}
+
+mdk_status mdk_optional_new(mdk_dtype dtype, mdk_tensor *value, mdk_tensor **out)
+{
+    mdk_status st = MDK_OK;
+    if (value && value->kind == MDK_VALUE_OPTIONAL)
+        st = mdki_fail(MDK_ERR_UNSUPPORTED, "an optional cannot hold another optional");
+    mdk_tensor *t = NULL;
+    if (st == MDK_OK) st = container_new(MDK_VALUE_OPTIONAL, dtype, 1, &t);
+    if (st != MDK_OK) {
+        mdk_tensor_free(value);
+        return st;
+    }
+    t->items[0] = value;
+    t->n_items = value ? 1 : 0;
+    *out = t;
+    return MDK_OK;
+}
+
+mdk_value_kind mdk_tensor_kind(const mdk_tensor *t) { return t->kind; }
+size_t mdk_sequence_length(const mdk_tensor *t) { return t->kind == MDK_VALUE_SEQUENCE ? t->n_items : 0; }
+
+mdk_tensor *mdk_sequence_item(const mdk_tensor *t, size_t i)
+{
+    return t->kind == MDK_VALUE_SEQUENCE && i < t->n_items ? t->items[i] : NULL;
+}
+
+mdk_tensor *mdk_optional_value(const mdk_tensor *t)
+{
+    return t->kind == MDK_VALUE_OPTIONAL && t->n_items ? t->items[0] : NULL;
+}
+
 mdk_status mdk_tensor_clone(const mdk_tensor *t, mdk_tensor **out)
 {
     mdk_tensor *c;
-    mdk_status st = mdk_tensor_new(t->dtype, t->ndim, t->shape, &c);
+    mdk_status st;
+    if (t->kind != MDK_VALUE_TENSOR) {
+        st = container_new(t->kind, t->dtype, t->n_items, &c);
+        if (st != MDK_OK) return st;
+        for (; c->n_items < t->n_items; c->n_items++) {
+            st = mdk_tensor_clone(t->items[c->n_items], &c->items[c->n_items]);
+            if (st != MDK_OK) goto fail;
+        }
+        st = mdk_tensor_set_name(c, mdk_tensor_name(t));
+        if (st != MDK_OK) goto fail;
+        *out = c;
+        return MDK_OK;
+    }
+    st = mdk_tensor_new(t->dtype, t->ndim, t->shape, &c);
     if (st != MDK_OK) return st;
     if (t->dtype == MDK_DTYPE_STRING) {
         for (size_t i = 0; i < t->count; i++) {
@@ -200,6 +279,14 @@ mdk_status mdk_tensor_set_string(mdk_tensor *t, size_t i, const char *s, size_t 
 
 mdk_status mdk_tensor_reinterpret(mdk_tensor *t, mdk_dtype dtype)
 {
+    if (t->kind != MDK_VALUE_TENSOR) {
+        for (size_t i = 0; i < t->n_items; i++) {
+            mdk_status st = mdk_tensor_reinterpret(t->items[i], dtype);
+            if (st != MDK_OK) return st;
+        }
+        t->dtype = dtype;
+        return MDK_OK;
+    }
     size_t a = mdk_dtype_size(t->dtype), b = mdk_dtype_size(dtype);
     if (!a || a != b || t->dtype == MDK_DTYPE_BOOL || dtype == MDK_DTYPE_BOOL)
         return mdki_fail(MDK_ERR_MISMATCH, "cannot reinterpret %s as %s: element sizes differ or are not numeric",
@@ -210,6 +297,7 @@ mdk_status mdk_tensor_reinterpret(mdk_tensor *t, mdk_dtype dtype)
 
 mdk_status mdk_tensor_reshape(mdk_tensor *t, size_t ndim, const int64_t *shape)
 {
+    if (t->kind != MDK_VALUE_TENSOR) return mdki_fail(MDK_ERR_INVALID_ARGUMENT, "only tensors can be reshaped");
     size_t count, nbytes;
     mdk_status st = mdki_shape_check(t->dtype, ndim, shape, "reshape", &count, &nbytes);
     if (st != MDK_OK) return st;

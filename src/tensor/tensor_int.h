@@ -5,7 +5,10 @@
 #include "core/core.h"
 
 struct mdk_tensor {
-    mdk_dtype dtype;
+    mdk_value_kind kind;
+    mdk_tensor **items; /* sequence items, or an optional's value (n_items 0 or 1) */
+    size_t n_items;
+    mdk_dtype dtype;    /* the element type, for every kind */
     size_t ndim;
     int64_t shape[MDK_MAX_DIMS];
     size_t count;
@@ -34,6 +37,8 @@ uint16_t mdki_f32_to_bf16(float f);
 mdk_status mdki_npy_decode(const void *data, size_t len, const char *what, mdk_tensor **out);
 mdk_status mdki_npy_encode(const mdk_tensor *t, mdki_buf *out);
 mdk_status mdki_pb_decode(const void *data, size_t len, const char *what, mdk_tensor **out);
+/* Decodes a SequenceProto (kind MDK_VALUE_SEQUENCE) or OptionalProto (MDK_VALUE_OPTIONAL). */
+mdk_status mdki_pb_decode_value(const void *data, size_t len, mdk_value_kind kind, const char *what, mdk_tensor **out);
 mdk_status mdki_pb_encode(const mdk_tensor *t, void **data, size_t *len);
 mdk_status mdki_json_decode(const void *data, size_t len, mdk_dtype expect, const char *what, mdk_tensor **out);
 mdk_status mdki_json_encode(const mdk_tensor *t, mdki_buf *out);

@@ -93,15 +93,18 @@ static void sync_pub(case_priv *c)
     c->pub.expected = c->exp;
 }
 
-/* Reads PREFIX_0.pb, PREFIX_1.pb, ... in order until one is missing. */
-static mdk_status read_pb_series(const char *dir, const char *prefix, mdk_tensor ***arr, size_t *n)
+/* Reads PREFIX_0.pb, PREFIX_1.pb, ... in order until one is missing, each as the kind of value the model
+ * declares at that position. */
+static mdk_status read_pb_series(const char *dir, const char *prefix, const mdk_model *m, mdk_tensor ***arr, size_t *n)
 {
+    int inputs = strcmp(prefix, "input") == 0;
     for (size_t i = 0;; i++) {
         char path[4096];
         snprintf(path, sizeof path, "%s/%s_%zu.pb", dir, prefix, i);
         if (!is_file(path)) return MDK_OK;
+        const mdk_value_info *v = !m ? NULL : inputs ? mdk_model_input(m, i) : mdk_model_output(m, i);
         mdk_tensor *t;
-        mdk_status st = mdk_tensor_read(path, MDK_DTYPE_UNDEFINED, &t);
+        mdk_status st = mdk_value_read(path, v ? v->kind : MDK_VALUE_TENSOR, MDK_DTYPE_UNDEFINED, &t);
         if (st != MDK_OK) return st;
         if ((st = push(arr, n, t)) != MDK_OK) return st;
     }
@@ -112,7 +115,7 @@ static int name_cmp(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static mdk_status read_onnx_layout(mdk_caseset *cs, const char *dir)
+static mdk_status read_onnx_layout(mdk_caseset *cs, const char *dir, const mdk_model *m)
 {
     char first[4096];
     snprintf(first, sizeof first, "%s/input_0.pb", dir);
@@ -121,8 +124,8 @@ static mdk_status read_onnx_layout(mdk_caseset *cs, const char *dir)
     if (is_file(first) || is_file(out0)) { /* DIR is itself one data set */
         case_priv *c = add_case(cs, ".");
         if (!c) return MDK_ERR_NO_MEMORY;
-        mdk_status st = read_pb_series(dir, "input", &c->in, &c->pub.n_inputs);
-        if (st == MDK_OK) st = read_pb_series(dir, "output", &c->exp, &c->pub.n_expected);
+        mdk_status st = read_pb_series(dir, "input", m, &c->in, &c->pub.n_inputs);
+        if (st == MDK_OK) st = read_pb_series(dir, "output", m, &c->exp, &c->pub.n_expected);
         sync_pub(c);
         return st;
     }
@@ -162,8 +165,8 @@ static mdk_status read_onnx_layout(mdk_caseset *cs, const char *dir)
             st = MDK_ERR_NO_MEMORY;
             break;
         }
-        st = read_pb_series(sub, "input", &c->in, &c->pub.n_inputs);
-        if (st == MDK_OK) st = read_pb_series(sub, "output", &c->exp, &c->pub.n_expected);
+        st = read_pb_series(sub, "input", m, &c->in, &c->pub.n_inputs);
+        if (st == MDK_OK) st = read_pb_series(sub, "output", m, &c->exp, &c->pub.n_expected);
         sync_pub(c);
         if (st == MDK_OK && c->pub.n_expected == 0)
             st = mdki_fail(MDK_ERR_FORMAT, "'%s' holds no output_0.pb", sub);
@@ -240,7 +243,7 @@ static mdk_status read_numpy_layout(mdk_caseset *cs, const char *dir)
     return st;
 }
 
-mdk_status mdk_caseset_read(const char *dir, mdk_caseset **out)
+mdk_status mdk_caseset_read(const char *dir, const mdk_model *model, mdk_caseset **out)
 {
     if (!dir || !out) return mdki_fail(MDK_ERR_INVALID_ARGUMENT, "mdk_caseset_read: NULL argument");
     if (!is_dir(dir)) return mdki_fail(MDK_ERR_NOT_FOUND, "cases directory '%s' does not exist", dir);
@@ -248,7 +251,7 @@ mdk_status mdk_caseset_read(const char *dir, mdk_caseset **out)
     if (!cs) return MDK_ERR_NO_MEMORY;
     mdki_clear_error();
     mdk_status st = read_numpy_layout(cs, dir);
-    if (st == MDK_ERR_NOT_FOUND && !*mdk_errmsg()) st = read_onnx_layout(cs, dir);
+    if (st == MDK_ERR_NOT_FOUND && !*mdk_errmsg()) st = read_onnx_layout(cs, dir, model);
     if (st == MDK_ERR_NOT_FOUND && !*mdk_errmsg())
         st = mdki_fail(MDK_ERR_NOT_FOUND, "'%s' holds no test cases: expected test_data_set_*/input_*.pb + output_*.pb, "
                        "inputs.npz + expected_outputs.npz, or inputs.npy + expected_outputs.npy", dir);
