@@ -64,7 +64,7 @@ char *mdki_strndup(const char *s, size_t n)
 {
     char *p = mdki_malloc(n + 1);
     if (!p) return NULL;
-    memcpy(p, s, n);
+    if (n) memcpy(p, s, n); /* s may be NULL when n is 0 (an empty protobuf bytes field) */
     p[n] = '\0';
     return p;
 }

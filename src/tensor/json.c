@@ -106,6 +106,15 @@ static mdk_status fill(fill_ctx *c, const cJSON *v, size_t depth, int nested)
     return fill_leaf(c, v);
 }
 
+/* The number of scalar values in a (nested) array; cJSON bounds the nesting depth. */
+static size_t count_leaves(const cJSON *v)
+{
+    if (!cJSON_IsArray(v)) return 1;
+    size_t n = 0;
+    for (const cJSON *e = v->child; e; e = e->next) n += count_leaves(e);
+    return n;
+}
+
 static mdk_dtype infer_dtype(const cJSON *v)
 {
     while (cJSON_IsArray(v) && v->child) v = v->child;
@@ -142,6 +151,7 @@ mdk_status mdki_json_decode(const void *data, size_t len, mdk_dtype expect, cons
     const cJSON *payload = root;
     size_t ndim = 0;
     int64_t shape[MDK_MAX_DIMS];
+    int shape_given = 0;
     mdk_dtype dt = expect;
     const char *name = NULL;
     int nested = 1;
@@ -178,6 +188,7 @@ mdk_status mdki_json_decode(const void *data, size_t len, mdk_dtype expect, cons
                 }
                 shape[ndim++] = (int64_t)e->valuedouble;
             }
+            shape_given = 1;
             /* With an explicit shape the data may be flat or nested. */
             size_t dn;
             int64_t ds[MDK_MAX_DIMS];
@@ -198,6 +209,17 @@ mdk_status mdki_json_decode(const void *data, size_t len, mdk_dtype expect, cons
         goto done;
     }
     if (dt == MDK_DTYPE_UNDEFINED) dt = infer_dtype(payload);
+    /* Check that the values are all there before allocating what the shape declares. */
+    size_t count, nbytes, leaves = count_leaves(payload);
+    st = mdki_shape_check(dt, ndim, shape, what, &count, &nbytes);
+    if (st == MDK_OK && leaves != count && !shape_given) {
+        st = mdki_fail(MDK_ERR_MISMATCH, "%s: data is ragged (arrays at the same depth differ in length)", what);
+    } else if (st == MDK_OK && leaves != count) {
+        char sb[128];
+        st = mdki_fail(MDK_ERR_MISMATCH, "%s: %zu values for shape %s, expected %zu", what, leaves,
+                       mdk_shape_str(ndim, shape, sb, sizeof sb), count);
+    }
+    if (st != MDK_OK) goto done;
     st = mdk_tensor_new(dt, ndim, shape, &t);
     if (st != MDK_OK) {
         mdki_fail_prefix(st, "%s", what);

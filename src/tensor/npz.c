@@ -8,7 +8,12 @@
 /* The archive as a whole may hold several tensors at their cap. */
 #define NPZ_MAX_FILE_BYTES ((uint64_t)8 << 30)
 
-mdk_status mdki_npz_decode(const void *data, size_t len, const char *what, mdk_tensor ***out, size_t *count);
+/* libarchive's message for the last error; it has none for some malformed archives. */
+static const char *arc_msg(struct archive *a)
+{
+    const char *m = archive_error_string(a);
+    return m && *m ? m : "not a readable zip archive";
+}
 
 mdk_status mdki_npz_decode(const void *data, size_t len, const char *what, mdk_tensor ***out, size_t *count)
 {
@@ -25,7 +30,7 @@ mdk_status mdki_npz_decode(const void *data, size_t len, const char *what, mdk_t
         goto done;
     }
     if (archive_read_open_memory(a, data, len) != ARCHIVE_OK) {
-        st = mdki_fail(MDK_ERR_FORMAT, "%s: not an .npz file: %s", what, archive_error_string(a));
+        st = mdki_fail(MDK_ERR_FORMAT, "%s: not an .npz file: %s", what, arc_msg(a));
         goto done;
     }
     for (;;) {
@@ -33,7 +38,7 @@ mdk_status mdki_npz_decode(const void *data, size_t len, const char *what, mdk_t
         int r = archive_read_next_header(a, &e);
         if (r == ARCHIVE_EOF) break;
         if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
-            st = mdki_fail(MDK_ERR_FORMAT, "%s: corrupt .npz archive: %s", what, archive_error_string(a));
+            st = mdki_fail(MDK_ERR_FORMAT, "%s: corrupt .npz archive: %s", what, arc_msg(a));
             goto done;
         }
         const char *path = archive_entry_pathname(e);
@@ -62,7 +67,7 @@ mdk_status mdki_npz_decode(const void *data, size_t len, const char *what, mdk_t
         for (;;) {
             la_ssize_t got = archive_read_data(a, chunk, sizeof chunk);
             if (got < 0) {
-                st = mdki_fail(MDK_ERR_FORMAT, "%s: member '%s': %s", what, path, archive_error_string(a));
+                st = mdki_fail(MDK_ERR_FORMAT, "%s: member '%s': %s", what, path, arc_msg(a));
                 goto done;
             }
             if (got == 0) break;
@@ -142,7 +147,7 @@ mdk_status mdk_npz_write(const char *path, mdk_tensor *const *ts, size_t n, int 
         archive_write_set_options(a, compress ? "zip:compression=deflate" : "zip:compression=store") != ARCHIVE_OK ||
         archive_write_set_bytes_in_last_block(a, 1) != ARCHIVE_OK ||
         archive_write_open(a, &zip, NULL, buf_writer, NULL) != ARCHIVE_OK) {
-        st = mdki_fail(MDK_ERR_IO, "npz '%s': %s", path, archive_error_string(a));
+        st = mdki_fail(MDK_ERR_IO, "npz '%s': %s", path, arc_msg(a));
         goto done;
     }
     for (size_t i = 0; i < n; i++) {
@@ -159,12 +164,12 @@ mdk_status mdk_npz_write(const char *path, mdk_tensor *const *ts, size_t n, int 
         archive_entry_set_mtime(e, 315532800, 0); /* 1980-01-01: reproducible output */
         if (archive_write_header(a, e) != ARCHIVE_OK ||
             (npy.len && archive_write_data(a, npy.data, npy.len) != (la_ssize_t)npy.len)) {
-            st = mdki_fail(MDK_ERR_IO, "npz '%s': %s", path, archive_error_string(a));
+            st = mdki_fail(MDK_ERR_IO, "npz '%s': %s", path, arc_msg(a));
             goto done;
         }
     }
     if (archive_write_close(a) != ARCHIVE_OK) {
-        st = mdki_fail(MDK_ERR_IO, "npz '%s': %s", path, archive_error_string(a));
+        st = mdki_fail(MDK_ERR_IO, "npz '%s': %s", path, arc_msg(a));
         goto done;
     }
     st = mdki_write_file(path, zip.data, zip.len);

@@ -4,12 +4,31 @@
 #include "onnx/onnx_int.h"
 #include "tensor/tensor_int.h"
 
-/* Copies `n` typed values of a repeated field into the tensor, checking the count. */
-#define COPY_FIELD(field, nfield)                                                                   \
+/* Copies the typed values of a repeated field into the tensor (their count was checked before). */
+#define COPY_FIELD(field)                                                                           \
     do {                                                                                            \
-        if (p->nfield != t->count) goto count_bad;                                                   \
         for (size_t i = 0; i < t->count; i++) mdki_tensor_set_f64(t, i, (double)p->field[i]);         \
     } while (0)
+
+/* How many values the message actually carries for `dt`, so that a small file cannot make the reader
+ * allocate a large declared shape. Sets *ragged when raw_data is not a whole number of elements. */
+static size_t values_present(const Onnx__TensorProto *p, mdk_dtype dt, int *ragged)
+{
+    *ragged = 0;
+    if (dt == MDK_DTYPE_STRING) return p->n_string_data;
+    if (p->has_raw_data) {
+        size_t es = mdk_dtype_size(dt);
+        *ragged = p->raw_data.len % es != 0;
+        return p->raw_data.len / es;
+    }
+    switch (dt) {
+    case MDK_DTYPE_FLOAT32: return p->n_float_data;
+    case MDK_DTYPE_FLOAT64: return p->n_double_data;
+    case MDK_DTYPE_INT64: return p->n_int64_data;
+    case MDK_DTYPE_UINT64: case MDK_DTYPE_UINT32: return p->n_uint64_data;
+    default: return p->n_int32_data;
+    }
+}
 
 static mdk_status tensor_from_proto(const Onnx__TensorProto *p, const char *what, mdk_tensor **out)
 {
@@ -35,60 +54,54 @@ static mdk_status tensor_from_proto(const Onnx__TensorProto *p, const char *what
     size_t count, nbytes;
     st = mdki_shape_check(dt, p->n_dims, p->dims, what, &count, &nbytes);
     if (st != MDK_OK) goto done;
+    int ragged;
+    size_t present = values_present(p, dt, &ragged);
+    if (present != count || ragged) {
+        char sb[256];
+        st = mdki_fail(MDK_ERR_FORMAT, "%s: TensorProto holds %zu%s %s values, its shape %s needs %zu", what, present,
+                       ragged ? " and a fraction of" : "", mdk_dtype_name(dt), mdk_shape_str(p->n_dims, p->dims, sb, sizeof sb),
+                       count);
+        goto done;
+    }
     st = mdk_tensor_new(dt, p->n_dims, p->dims, &t);
     if (st != MDK_OK) goto done;
     if (p->name && *p->name && (st = mdk_tensor_set_name(t, p->name)) != MDK_OK) goto done;
 
     if (dt == MDK_DTYPE_STRING) {
-        if (p->n_string_data != count) goto count_bad;
         for (size_t i = 0; i < count; i++) {
             st = mdk_tensor_set_string(t, i, (const char *)p->string_data[i].data, p->string_data[i].len);
             if (st != MDK_OK) goto done;
         }
     } else if (p->has_raw_data) {
-        if (p->raw_data.len != nbytes) {
-            st = mdki_fail(MDK_ERR_FORMAT, "%s: raw_data is %zu bytes, expected %zu for %zu %s elements", what,
-                           p->raw_data.len, nbytes, count, mdk_dtype_name(dt));
-            goto done;
-        }
         if (nbytes) memcpy(t->data, p->raw_data.data, nbytes);
         if (dt == MDK_DTYPE_BOOL)
             for (size_t i = 0; i < count; i++) ((uint8_t *)t->data)[i] = ((uint8_t *)t->data)[i] != 0;
     } else {
         switch (dt) {
         case MDK_DTYPE_FLOAT32:
-            if (p->n_float_data != count) goto count_bad;
             if (count) memcpy(t->data, p->float_data, nbytes);
             break;
         case MDK_DTYPE_FLOAT64:
-            if (p->n_double_data != count) goto count_bad;
             if (count) memcpy(t->data, p->double_data, nbytes);
             break;
         case MDK_DTYPE_INT64:
-            if (p->n_int64_data != count) goto count_bad;
             if (count) memcpy(t->data, p->int64_data, nbytes);
             break;
         case MDK_DTYPE_UINT64:
-            if (p->n_uint64_data != count) goto count_bad;
             if (count) memcpy(t->data, p->uint64_data, nbytes);
             break;
-        case MDK_DTYPE_UINT32: COPY_FIELD(uint64_data, n_uint64_data); break;
+        case MDK_DTYPE_UINT32: COPY_FIELD(uint64_data); break;
         case MDK_DTYPE_FLOAT16:
         case MDK_DTYPE_BFLOAT16:
             /* The 16 bits of each value sit in the low half of an int32_data entry. */
-            if (p->n_int32_data != count) goto count_bad;
             for (size_t i = 0; i < count; i++) ((uint16_t *)t->data)[i] = (uint16_t)p->int32_data[i];
             break;
-        default: COPY_FIELD(int32_data, n_int32_data); break;
+        default: COPY_FIELD(int32_data); break;
         }
     }
     *out = t;
     t = NULL;
     st = MDK_OK;
-    goto done;
-count_bad:
-    st = mdki_fail(MDK_ERR_FORMAT, "%s: TensorProto holds the wrong number of values for %zu %s elements", what,
-                   t->count, mdk_dtype_name(dt));
 done:
     mdk_tensor_free(t);
     return st;

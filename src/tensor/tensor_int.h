@@ -42,5 +42,6 @@ mdk_status mdki_pb_decode_value(const void *data, size_t len, mdk_value_kind kin
 mdk_status mdki_pb_encode(const mdk_tensor *t, void **data, size_t *len);
 mdk_status mdki_json_decode(const void *data, size_t len, mdk_dtype expect, const char *what, mdk_tensor **out);
 mdk_status mdki_json_encode(const mdk_tensor *t, mdki_buf *out);
+mdk_status mdki_npz_decode(const void *data, size_t len, const char *what, mdk_tensor ***out, size_t *count);
 
 #endif

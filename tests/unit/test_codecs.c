@@ -160,6 +160,7 @@ static void test_json_forms(void **state)
         {"{\"shape\": [2]}", "\"data\""},
         {"{\"datatype\": \"FP99\", \"data\": [1]}", "unknown datatype"},
         {"{\"shape\": [3], \"data\": [1, 2]}", "2 values for shape [3], expected 3"},
+        {"{\"shape\": [100000000, 4], \"data\": []}", "0 values for shape [100000000, 4]"},
         {"{\"shape\": [-1], \"data\": []}", "not a size"},
         {"[1, \"x\"]", "expected a number"},
         {"[1, {}]", "not a number"},
@@ -178,10 +179,12 @@ static void test_pb_malformed(void **state)
     (void)state;
     expect_fail("\xff\xff\xff", 3, MDK_FORMAT_PB, MDK_ERR_FORMAT, "TensorProto");
     /* dims [2], data_type FLOAT, two floats too few: field 1 (dims) = 2, field 2 (data_type) = 1 */
-    expect_fail("\x08\x02\x10\x01", 4, MDK_FORMAT_PB, MDK_ERR_FORMAT, "wrong number of values");
+    expect_fail("\x08\x02\x10\x01", 4, MDK_FORMAT_PB, MDK_ERR_FORMAT, "holds 0 float32 values, its shape [2] needs 2");
     expect_fail("\x08\x02", 2, MDK_FORMAT_PB, MDK_ERR_FORMAT, "no data_type");
     /* raw_data (field 9) of 3 bytes for one float */
-    expect_fail("\x08\x01\x10\x01\x4a\x03\x00\x00\x00", 9, MDK_FORMAT_PB, MDK_ERR_FORMAT, "raw_data is 3 bytes");
+    expect_fail("\x08\x01\x10\x01\x4a\x03\x00\x00\x00", 9, MDK_FORMAT_PB, MDK_ERR_FORMAT, "a fraction of");
+    /* a 2 GiB declared shape with no data is refused before anything is allocated: dims [2^27, 4] */
+    expect_fail("\x08\x80\x80\x80\x40\x08\x04\x10\x01", 9, MDK_FORMAT_PB, MDK_ERR_FORMAT, "needs 536870912");
 }
 
 static void test_npz_files(void **state)

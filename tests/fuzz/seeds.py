@@ -1,0 +1,62 @@
+"""Writes seed corpora for the fuzz targets: small valid files made by NumPy and ONNX's own Python code.
+usage: seeds.py DIR (creates DIR/<target>/...)"""
+import os
+import sys
+
+import numpy as np
+import onnx
+from onnx import helper, numpy_helper
+
+out = sys.argv[1]
+
+
+def put(target, name, data):
+    d = os.path.join(out, target)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data)
+
+
+arrays = {
+    "f32": np.arange(6, dtype=np.float32).reshape(2, 3), "f16": np.ones(3, np.float16), "i64": np.array(7),
+    "u8": np.zeros((2, 2, 2), np.uint8), "b": np.array([True, False]), "s": np.array(["ab", "c"]),
+    "f64f": np.asfortranarray(np.ones((2, 3))), "be": np.arange(4, dtype=">i4"), "empty": np.zeros((0, 3), np.float32),
+}
+tmp = os.path.join(out, "tmp.npy")
+for k, a in arrays.items():
+    np.save(tmp, a)
+    with open(tmp, "rb") as f:
+        put("fuzz_npy", k + ".npy", f.read())
+    if a.dtype.kind != "U" and a.dtype.byteorder != ">":
+        put("fuzz_pb", k + ".pb", numpy_helper.from_array(a, k).SerializeToString())
+    put("fuzz_json", k + ".json", ('{"name": "%s", "datatype": "FP32", "shape": %s, "data": %s}' % (
+        k, list(a.shape), np.asarray(a, np.float64).ravel().tolist() if a.dtype.kind != "U" else "[]")).encode())
+os.remove(tmp)
+put("fuzz_json", "nested.json", b"[[1, 2], [3, 4]]")
+put("fuzz_json", "strings.json", b'{"datatype": "BYTES", "shape": [2], "data": ["a", "b"]}')
+for name, saver in (("stored", np.savez), ("deflated", np.savez_compressed)):
+    p = os.path.join(out, name + ".npz")
+    saver(p, x=arrays["f32"], y=arrays["s"])
+    with open(p, "rb") as f:
+        put("fuzz_npz", name + ".npz", f.read())
+    os.remove(p)
+t = [numpy_helper.from_array(arrays["f32"], "a"), numpy_helper.from_array(arrays["u8"], "b")]
+try:
+    seq = onnx.SequenceProto(name="s", elem_type=onnx.SequenceProto.TENSOR, tensor_values=t)
+    put("fuzz_sequence", "seq.pb", seq.SerializeToString())
+    put("fuzz_optional", "opt.pb", onnx.OptionalProto(name="o", elem_type=onnx.OptionalProto.TENSOR,
+                                                      tensor_value=t[0]).SerializeToString())
+    put("fuzz_optional", "optseq.pb", onnx.OptionalProto(name="o", elem_type=onnx.OptionalProto.SEQUENCE,
+                                                         sequence_value=seq).SerializeToString())
+except AttributeError:  # an onnx without SequenceProto: the targets start from an empty corpus
+    pass
+x = helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, ["N", 3])
+y = helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, ["N", 3])
+w = numpy_helper.from_array(np.ones(3, np.float32), "w")
+body = helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "b", [x], [y])
+g = helper.make_graph([helper.make_node("Mul", ["x", "w"], ["m"]),
+                       helper.make_node("If", ["c"], ["y"], then_branch=body, else_branch=body)], "g",
+                      [x, helper.make_tensor_value_info("c", onnx.TensorProto.BOOL, [])], [y], [w])
+m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+helper.set_model_props(m, {"k": "v"})
+put("fuzz_graph", "model.onnx", m.SerializeToString())
