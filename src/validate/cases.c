@@ -121,8 +121,9 @@ static mdk_status read_onnx_layout(mdk_caseset *cs, const char *dir, const mdk_m
     snprintf(first, sizeof first, "%s/input_0.pb", dir);
     char out0[4096];
     snprintf(out0, sizeof out0, "%s/output_0.pb", dir);
-    if (is_file(first) || is_file(out0)) { /* DIR is itself one data set */
-        case_priv *c = add_case(cs, ".");
+    if (is_file(first) || is_file(out0)) { /* DIR is itself one data set, named after it */
+        const char *slash = strrchr(dir, '/');
+        case_priv *c = add_case(cs, slash && slash[1] ? slash + 1 : dir);
         if (!c) return MDK_ERR_NO_MEMORY;
         mdk_status st = read_pb_series(dir, "input", m, &c->in, &c->pub.n_inputs);
         if (st == MDK_OK) st = read_pb_series(dir, "output", m, &c->exp, &c->pub.n_expected);
@@ -176,7 +177,8 @@ static mdk_status read_onnx_layout(mdk_caseset *cs, const char *dir, const mdk_m
     return st;
 }
 
-/* Splits "CASE/NAME" keys into cases; plain keys make a single case. Takes ownership of the tensors. */
+/* Splits "CASE/NAME" keys into cases; plain keys make a single case named "inputs.npz". Takes ownership of
+ * the tensors. */
 static mdk_status group_npz(mdk_caseset *cs, mdk_tensor **ts, size_t n, int expected)
 {
     mdk_status st = MDK_OK;
@@ -185,7 +187,7 @@ static mdk_status group_npz(mdk_caseset *cs, mdk_tensor **ts, size_t n, int expe
         const char *full = mdk_tensor_name(ts[i]);
         const char *slash = strrchr(full, '/');
         char cname[1024];
-        snprintf(cname, sizeof cname, "%.*s", slash ? (int)(slash - full) : 1, slash ? full : ".");
+        snprintf(cname, sizeof cname, "%.*s", slash ? (int)(slash - full) : 10, slash ? full : "inputs.npz");
         case_priv *c = NULL;
         for (size_t k = 0; k < cs->n; k++)
             if (strcmp(cs->cases[k].name, cname) == 0) c = &cs->cases[k];
@@ -232,7 +234,7 @@ static mdk_status read_numpy_layout(mdk_caseset *cs, const char *dir)
     snprintf(ex, sizeof ex, "%s/expected_outputs.npy", dir);
     if (!is_file(in)) return MDK_ERR_NOT_FOUND;
     if (!is_file(ex)) return mdki_fail(MDK_ERR_NOT_FOUND, "'%s' is missing (inputs.npy needs it)", ex);
-    case_priv *c = add_case(cs, ".");
+    case_priv *c = add_case(cs, "inputs.npy");
     if (!c) return MDK_ERR_NO_MEMORY;
     mdk_tensor *t;
     if ((st = mdk_tensor_read(in, MDK_DTYPE_UNDEFINED, &t)) != MDK_OK) return st;

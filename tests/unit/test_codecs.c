@@ -231,6 +231,57 @@ static void test_npz_files(void **state)
     rmdir(dir);
 }
 
+static void test_sequences_and_optionals(void **state)
+{
+    (void)state;
+    mdk_tensor *items[2] = {sample(MDK_DTYPE_FLOAT32), sample(MDK_DTYPE_FLOAT32)};
+    mdk_tensor *seq, *opt, *none, *back;
+    assert_int_equal(mdk_sequence_new(MDK_DTYPE_FLOAT32, items, 2, &seq), MDK_OK);
+    assert_int_equal(mdk_tensor_kind(seq), MDK_VALUE_SEQUENCE);
+    assert_int_equal(mdk_sequence_length(seq), 2);
+    assert_int_equal(mdk_tensor_set_name(seq, "s"), MDK_OK);
+    void *buf;
+    size_t len;
+    assert_int_equal(mdk_tensor_write_memory(seq, MDK_FORMAT_PB, &buf, &len), MDK_OK);
+    assert_int_equal(mdki_pb_decode_value(buf, len, MDK_VALUE_SEQUENCE, "seq", &back), MDK_OK);
+    assert_same(back, seq);
+    assert_string_equal(mdk_tensor_name(back), "s");
+    free(buf);
+    /* a sequence cannot go to .npy or JSON */
+    assert_int_equal(mdk_tensor_write_memory(seq, MDK_FORMAT_NPY, &buf, &len), MDK_ERR_UNSUPPORTED);
+    /* one changed element is found, at its index counted across items */
+    ((float *)mdk_tensor_data(mdk_sequence_item(back, 1)))[2] += 1.0f;
+    mdk_compare c;
+    assert_int_equal(mdk_tensor_compare(back, seq, 0, 0, &c), MDK_OK);
+    assert_false(c.pass);
+    assert_int_equal(c.mismatches, 1);
+    assert_int_equal(c.worst_index, 6 + 2);
+    mdk_tensor_free(back);
+
+    assert_int_equal(mdk_optional_new(MDK_DTYPE_FLOAT32, seq, &opt), MDK_OK);
+    assert_int_equal(mdk_tensor_write_memory(opt, MDK_FORMAT_PB, &buf, &len), MDK_OK);
+    assert_int_equal(mdki_pb_decode_value(buf, len, MDK_VALUE_OPTIONAL, "opt", &back), MDK_OK);
+    assert_same(back, opt);
+    assert_int_equal(mdk_tensor_kind(mdk_optional_value(back)), MDK_VALUE_SEQUENCE);
+    free(buf);
+    assert_int_equal(mdk_optional_new(MDK_DTYPE_FLOAT32, NULL, &none), MDK_OK);
+    assert_null(mdk_optional_value(none));
+    assert_int_equal(mdk_tensor_compare(none, opt, 0, 0, &c), MDK_OK);
+    assert_false(c.pass); /* an empty optional differs from one with a value */
+    mdk_tensor *clone;
+    assert_int_equal(mdk_tensor_clone(opt, &clone), MDK_OK);
+    assert_same(clone, opt);
+    mdk_tensor_free(clone);
+    mdk_tensor_free(back);
+    mdk_tensor_free(opt);
+    mdk_tensor_free(none);
+
+    /* items of another dtype are refused, and freed */
+    mdk_tensor *mixed[2] = {sample(MDK_DTYPE_FLOAT32), sample(MDK_DTYPE_INT64)};
+    assert_int_equal(mdk_sequence_new(MDK_DTYPE_FLOAT32, mixed, 2, &seq), MDK_ERR_MISMATCH);
+    assert_non_null(strstr(mdk_errmsg(), "item 1"));
+}
+
 static void test_decode_allocation_failures(void **state)
 {
     (void)state;
@@ -262,6 +313,7 @@ int main(void)
         cmocka_unit_test(test_json_round_trip), cmocka_unit_test(test_npy_malformed),
         cmocka_unit_test(test_npy_fortran_and_big_endian), cmocka_unit_test(test_json_forms),
         cmocka_unit_test(test_pb_malformed),    cmocka_unit_test(test_npz_files),
+        cmocka_unit_test(test_sequences_and_optionals),
         cmocka_unit_test(test_decode_allocation_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
