@@ -7,21 +7,17 @@ PKGS=(
   build-essential cmake pkg-config git ca-certificates curl locales
   clang llvm libclang-rt-14-dev
   libprotobuf-c-dev protobuf-c-compiler libonnx-dev libonnx-testdata
-  zlib1g-dev libarchive-dev libcjson-dev libcmocka-dev
-  nodejs npm
+  libarchive-dev libcjson-dev libcmocka-dev
   python3-numpy python3-onnx python3-torch python3-torchvision
   python3-opencv python3-skimage python3-requests
 )
+# npm fetches ONNX Runtime and the test models; a machine may already have Node.js from elsewhere.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then PKGS+=(nodejs npm); fi
 
 missing=()
 for p in "${PKGS[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
-# The machine may ship Node.js from another repository under the same command names.
-if command -v node >/dev/null && command -v npm >/dev/null; then
-    missing=("${missing[@]/nodejs/}"); missing=("${missing[@]/npm/}")
-fi
-read -r -a missing <<<"${missing[*]}"
 if [ "${#missing[@]}" -gt 0 ]; then
     say "installing Debian packages: ${missing[*]}"
     as_root apt-get update -qq

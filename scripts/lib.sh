@@ -18,3 +18,20 @@ check_sha256() {
     got=$(sha256sum "$1" | cut -d' ' -f1)
     [ "$got" = "$2" ] || die "sha256 mismatch for $1: expected $2, got $got"
 }
+
+# npm_fetch PACKAGE VERSION SHA256: prints the path of the package's tarball in the download cache,
+# fetching it from the npm registry (without installing or running anything) when missing.
+npm_fetch() {
+    local name="$1" version="$2" sum="$3" file tmp
+    file="$MDK_CACHE/downloads/$(echo "${name#@}" | tr / -)-$version.tgz"
+    mkdir -p "$MDK_CACHE/downloads"
+    if [ ! -f "$file" ]; then
+        say "downloading $name $version from npm"
+        tmp=$(mktemp -d)
+        (cd "$tmp" && npm pack --silent "$name@$version" >/dev/null)
+        mv "$tmp"/*.tgz "$file"
+        rm -rf "$tmp"
+    fi
+    check_sha256 "$file" "$sum"
+    echo "$file"
+}

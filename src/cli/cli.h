@@ -24,6 +24,9 @@ int cli_parse_f64(const char *s, double *out);
  * inline, advancing *i) and returns 1; returns -1 when the value is missing. */
 int cli_opt_value(int argc, char **argv, int *i, const char *name, const char **value);
 int cli_is_help(const char *arg);
+/* For an argument no option of the verb matched: the first non-option becomes *model; an unknown option or
+ * a second positional is a usage error. Returns 0, or the exit code to return. */
+int cli_positional(const char *verb, const char *arg, const char **model);
 /* Creates a directory and its parents (mode 0755). */
 int cli_mkdirs(const char *path);
 

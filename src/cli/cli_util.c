@@ -78,6 +78,14 @@ int cli_is_help(const char *arg)
     return strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0;
 }
 
+int cli_positional(const char *verb, const char *arg, const char **model)
+{
+    if (arg[0] == '-' && arg[1]) return cli_usage_error(verb, "unknown option '%s'", arg);
+    if (*model) return cli_usage_error(verb, "unexpected argument '%s'", arg);
+    *model = arg;
+    return 0;
+}
+
 int cli_mkdirs(const char *path)
 {
     char buf[4096];

@@ -158,7 +158,7 @@ static void print_text(const char *path, const mdk_graph_info *g)
 int cmd_inspect(int argc, char **argv)
 {
     const char *path = NULL;
-    int json = 0;
+    int json = 0, rc;
     for (int i = 1; i < argc; i++) {
         if (cli_is_help(argv[i])) {
             printf("usage: mdk inspect MODEL [--json]\n\n"
@@ -169,15 +169,13 @@ int cmd_inspect(int argc, char **argv)
             return 0;
         }
         if (strcmp(argv[i], "--json") == 0) json = 1;
-        else if (argv[i][0] == '-' && argv[i][1]) return cli_usage_error("inspect", "unknown option '%s'", argv[i]);
-        else if (!path) path = argv[i];
-        else return cli_usage_error("inspect", "unexpected argument '%s'", argv[i]);
+        else if ((rc = cli_positional("inspect", argv[i], &path)) != 0) return rc;
     }
     if (!path) return cli_usage_error("inspect", "missing MODEL");
     mdk_graph_info *g;
     mdk_status st = mdk_graph_info_read(path, &g);
     if (st != MDK_OK) return cli_lib_error("inspect", st);
-    int rc = 0;
+    rc = 0;
     if (json) rc = print_json(path, g);
     else print_text(path, g);
     mdk_graph_info_free(g);

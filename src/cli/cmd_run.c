@@ -175,12 +175,8 @@ int cmd_run(int argc, char **argv)
             if (r < 0 || cli_parse_i64(v, 0, INT64_MAX, &seed) != 0) return cli_usage_error("run", "--seed needs a number >= 0");
         } else if (strcmp(argv[i], "--json") == 0) {
             json = 1;
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            return cli_usage_error("run", "unknown option '%s'", argv[i]);
-        } else if (!model_path) {
-            model_path = argv[i];
-        } else {
-            return cli_usage_error("run", "unexpected argument '%s'", argv[i]);
+        } else if ((r = cli_positional("run", argv[i], &model_path)) != 0) {
+            return r;
         }
     }
     if (!model_path) return cli_usage_error("run", "missing MODEL");

@@ -106,12 +106,8 @@ int cmd_verify(int argc, char **argv)
                 return cli_usage_error("verify", "--threads needs a number from 1 to 1024");
         } else if (strcmp(argv[i], "--json") == 0) {
             json = 1;
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            return cli_usage_error("verify", "unknown option '%s'", argv[i]);
-        } else if (!model_path) {
-            model_path = argv[i];
-        } else {
-            return cli_usage_error("verify", "unexpected argument '%s'", argv[i]);
+        } else if ((r = cli_positional("verify", argv[i], &model_path)) != 0) {
+            return r;
         }
     }
     if (!model_path) return cli_usage_error("verify", "missing MODEL");
