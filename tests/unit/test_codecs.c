@@ -190,7 +190,9 @@ static void test_pb_malformed(void **state)
 static void test_npz_files(void **state)
 {
     (void)state;
-    char dir[] = "/tmp/mdk-test-npz-XXXXXX";
+    char dir[512];
+    const char *tmp = getenv("TMPDIR");
+    snprintf(dir, sizeof dir, "%s/mdk-test-npz-XXXXXX", tmp && *tmp ? tmp : P_tmpdir);
     assert_non_null(mkdtemp(dir));
     char path[256];
     snprintf(path, sizeof path, "%s/a.npz", dir);

@@ -141,7 +141,9 @@ static void test_not_models(void **state)
     mdk_model *m = NULL;
     assert_int_equal(mdk_model_open("/nonexistent/model.onnx", NULL, &m), MDK_ERR_NOT_FOUND);
     assert_non_null(strstr(mdk_errmsg(), "/nonexistent/model.onnx"));
-    char path[] = "/tmp/mdk-test-model-XXXXXX";
+    char path[512];
+    const char *tmp = getenv("TMPDIR");
+    snprintf(path, sizeof path, "%s/mdk-test-model-XXXXXX", tmp && *tmp ? tmp : P_tmpdir);
     int fd = mkstemp(path);
     assert_true(fd >= 0);
     assert_int_equal(mdk_model_open(path, NULL, &m), MDK_ERR_FORMAT);
