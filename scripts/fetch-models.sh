@@ -37,7 +37,8 @@ if ! cmp -s "$MDK_ROOT/tests/node/package-lock.json" "$node_dir/package-lock.jso
     say "installing onnxruntime-node (test reference) into $node_dir"
     mkdir -p "$node_dir"
     cp "$MDK_ROOT/tests/node/package.json" "$MDK_ROOT/tests/node/package-lock.json" "$node_dir/"
-    (cd "$node_dir" && npm ci --ignore-scripts --no-audit --no-fund --silent >/dev/null)
+    (cd "$node_dir" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null) ||
+        die "npm could not install the test reference runtime into $node_dir"
     cp "$MDK_ROOT/tests/node/package-lock.json" "$node_dir/package-lock.json.installed"
 fi
 echo "$models"

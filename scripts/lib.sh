@@ -1,6 +1,9 @@
 # Shared helpers for the project's shell scripts: cache location, logging, root.
 # Sourced, not run.
 
+# Failures inside $(...) must stop the script too.
+shopt -s inherit_errexit
+
 MDK_CACHE="${MDK_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mdk}"
 MDK_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export MDK_CACHE
@@ -28,7 +31,8 @@ npm_fetch() {
     if [ ! -f "$file" ]; then
         say "downloading $name $version from npm"
         tmp=$(mktemp -d)
-        (cd "$tmp" && npm pack --silent "$name@$version" >/dev/null)
+        (cd "$tmp" && npm pack --loglevel=error "$name@$version" >/dev/null) ||
+            die "npm could not fetch $name@$version (see the npm error above)"
         mv "$tmp"/*.tgz "$file"
         rm -rf "$tmp"
     fi
