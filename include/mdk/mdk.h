@@ -107,5 +107,7 @@ MDK_API size_t mdk_dtype_size(mdk_dtype dtype);
 #include "mdk/tensor.h"
 #include "mdk/model.h"
 #include "mdk/cases.h"
+#include "mdk/image.h"
+#include "mdk/process.h"
 
 #endif

@@ -33,5 +33,6 @@ int cli_mkdirs(const char *path);
 int cmd_inspect(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
+int cmd_preprocess(int argc, char **argv);
 
 #endif

@@ -10,8 +10,13 @@
 static void help(void)
 {
     printf("usage: mdk run MODEL --input NAME=FILE ... [--dim DIM=VALUE ...] [--output-dir DIR] [--threads N]\n"
-           "               [--seed S] [--json]\n\n"
-           "Runs one inference on ONNX Runtime.\n\n"
+           "               [--seed S] [--json]\n"
+           "       mdk run SPEC --image FILE ... [--fast] [--output-dir DIR] [--threads N]\n\n"
+           "Runs one inference on ONNX Runtime. With --image, SPEC is an mdk.yaml or a bundle directory: the images\n"
+           "go through its preprocessing, its model and its postprocessing, and the result is printed as JSON\n"
+           "(schema in docs/processing.md).\n\n"
+           "  --image FILE         a JPEG or PNG image; several make one batch\n"
+           "  --fast               reduced-scale JPEG decoding (see mdk preprocess --help)\n"
            "  --input NAME=FILE    feed input NAME from FILE: .npy, .pb (ONNX TensorProto, or SequenceProto /\n"
            "                       OptionalProto for such inputs) or .json; NAME= may be left out when the model\n"
            "                       has one input\n"
@@ -137,14 +142,61 @@ static void safe_name(const char *in, char *out, size_t size)
     out[i] = '\0';
 }
 
+static int write_outputs(mdk_tensor **outs, size_t n_outs, const char *out_dir, int quiet);
+
+/* The spec's whole pipeline on image files; prints the postprocessed JSON. */
+static int run_images(const char *spec_path, const mdk_options *opts, const char *const *paths, size_t n, int fast,
+                      const char *out_dir)
+{
+    mdk_pipeline *p = NULL;
+    mdk_image **imgs = calloc(n, sizeof *imgs);
+    mdk_tensor **outs = NULL;
+    size_t n_outs = 0;
+    char *json = NULL;
+    int rc = 0;
+    if (!imgs) return cli_error("run", "out of memory");
+    mdk_status st = mdk_pipeline_open(spec_path, opts, &p);
+    mdk_decode_options dec;
+    if (st == MDK_OK) mdk_spec_decode_options(mdk_pipeline_spec(p), fast, &dec);
+    for (size_t i = 0; i < n && st == MDK_OK; i++) st = mdk_image_read(paths[i], &dec, &imgs[i]);
+    if (st == MDK_OK) st = mdk_pipeline_run(p, imgs, n, paths, &json, out_dir ? &outs : NULL, &n_outs);
+    if (st != MDK_OK) rc = cli_lib_error("run", st);
+    if (!rc && out_dir) rc = write_outputs(outs, n_outs, out_dir, 1);
+    if (!rc) fputs(json, stdout);
+    free(json);
+    mdk_tensors_free(outs, n_outs);
+    for (size_t i = 0; i < n; i++) mdk_image_free(imgs[i]);
+    free(imgs);
+    mdk_pipeline_close(p);
+    return rc;
+}
+
+/* Each output to DIR/<name>.npy (.pb for sequences and optionals); lists them unless `quiet`. */
+static int write_outputs(mdk_tensor **outs, size_t n_outs, const char *out_dir, int quiet)
+{
+    if (cli_mkdirs(out_dir) != 0) return cli_error("run", "cannot create output directory '%s'", out_dir);
+    for (size_t i = 0; i < n_outs; i++) {
+        char base[512], path[4096];
+        safe_name(mdk_tensor_name(outs[i]), base, sizeof base);
+        /* .npy holds tensors; sequences and optionals keep ONNX's own message format */
+        snprintf(path, sizeof path, "%s/%s.%s", out_dir, base, mdk_tensor_kind(outs[i]) == MDK_VALUE_TENSOR ? "npy" : "pb");
+        mdk_status st = mdk_tensor_write(outs[i], path);
+        if (st != MDK_OK) return cli_lib_error("run", st);
+        if (!quiet) printf("%s -> %s\n", mdk_tensor_name(outs[i]), path);
+    }
+    return 0;
+}
+
 int cmd_run(int argc, char **argv)
 {
     const char *model_path = NULL, *out_dir = NULL;
     const char *inputs[MAX_ARGS];
     dim_arg dims[MAX_ARGS];
     size_t n_inputs = 0, n_dims = 0;
+    const char *images[MAX_ARGS];
+    size_t n_images = 0;
     long long threads = 0, seed = 0;
-    int json = 0;
+    int json = 0, fast = 0;
     for (int i = 1; i < argc; i++) {
         const char *v = NULL;
         int r;
@@ -156,6 +208,12 @@ int cmd_run(int argc, char **argv)
             if (r < 0) return cli_usage_error("run", "--input needs NAME=FILE");
             if (n_inputs == MAX_ARGS) return cli_usage_error("run", "too many --input options");
             inputs[n_inputs++] = v;
+        } else if ((r = cli_opt_value(argc, argv, &i, "--image", &v))) {
+            if (r < 0) return cli_usage_error("run", "--image needs a file");
+            if (n_images == MAX_ARGS) return cli_usage_error("run", "too many --image options");
+            images[n_images++] = v;
+        } else if (strcmp(argv[i], "--fast") == 0) {
+            fast = 1;
         } else if ((r = cli_opt_value(argc, argv, &i, "--dim", &v))) {
             const char *eq = r > 0 ? strrchr(v, '=') : NULL;
             long long val;
@@ -184,6 +242,10 @@ int cmd_run(int argc, char **argv)
     mdk_options opts;
     mdk_options_init(&opts);
     opts.intra_op_threads = (int)threads;
+    if (n_images) {
+        if (n_inputs) return cli_usage_error("run", "give --image or --input, not both");
+        return run_images(model_path, &opts, images, n_images, fast, out_dir);
+    }
     mdk_model *m = NULL;
     mdk_tensor *feeds[MAX_ARGS] = {0};
     mdk_tensor **outs = NULL;
@@ -234,23 +296,7 @@ int cmd_run(int argc, char **argv)
         rc = cli_lib_error("run", st);
         goto done;
     }
-    if (out_dir) {
-        if (cli_mkdirs(out_dir) != 0) {
-            rc = cli_error("run", "cannot create output directory '%s'", out_dir);
-            goto done;
-        }
-        for (size_t i = 0; i < n_outs; i++) {
-            char base[512], path[4096];
-            safe_name(mdk_tensor_name(outs[i]), base, sizeof base);
-            /* .npy holds tensors; sequences and optionals keep ONNX's own message format */
-            snprintf(path, sizeof path, "%s/%s.%s", out_dir, base, mdk_tensor_kind(outs[i]) == MDK_VALUE_TENSOR ? "npy" : "pb");
-            if ((st = mdk_tensor_write(outs[i], path)) != MDK_OK) {
-                rc = cli_lib_error("run", st);
-                goto done;
-            }
-            if (!json) printf("%s -> %s\n", mdk_tensor_name(outs[i]), path);
-        }
-    }
+    if (out_dir && (rc = write_outputs(outs, n_outs, out_dir, json)) != 0) goto done;
     if (json) {
         printf("[");
         for (size_t i = 0; i < n_outs; i++) {

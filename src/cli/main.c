@@ -9,14 +9,15 @@ static const struct {
     const char *summary;
 } g_verbs[] = {
     {"inspect", cmd_inspect, "inputs, outputs, opsets, operators, parameters and metadata of an ONNX model"},
-    {"run", cmd_run, "one inference from tensor files or random data"},
+    {"run", cmd_run, "one inference: tensor files, random data, or images through a spec's pipeline"},
+    {"preprocess", cmd_preprocess, "a spec's preprocessing only: images to an input tensor"},
     {"verify", cmd_verify, "run test cases and compare with expected outputs"},
 };
 
 static void usage(FILE *f)
 {
     fprintf(f, "usage: mdk [--version] [--help] VERB [ARGS...]\n\n"
-               "mdk, the Model Delivery Kit: inspect, run and verify ONNX models on ONNX Runtime.\n\nverbs:\n");
+               "mdk, the Model Delivery Kit: inspect, run, verify and feed ONNX models on ONNX Runtime.\n\nverbs:\n");
     for (size_t i = 0; i < sizeof g_verbs / sizeof g_verbs[0]; i++)
         fprintf(f, "  %-10s %s\n", g_verbs[i].name, g_verbs[i].summary);
     fprintf(f, "\n'mdk VERB --help' describes a verb. Exit status: 0 success, 1 failure, 2 usage error.\n");

@@ -68,6 +68,8 @@ void mdki_buf_free(mdki_buf *b);
 mdk_status mdki_buf_add(mdki_buf *b, const void *p, size_t n);
 mdk_status mdki_buf_addf(mdki_buf *b, const char *fmt, ...) MDKI_PRINTF(2, 3);
 mdk_status mdki_buf_addc(mdki_buf *b, char c);
+/* Appends `s` as a JSON string literal, quoted and escaped. */
+mdk_status mdki_buf_json_string(mdki_buf *b, const char *s);
 /* Hands the buffer's memory to the caller (NUL-terminated) and resets `b`. */
 char *mdki_buf_take(mdki_buf *b, size_t *len);
 

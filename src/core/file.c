@@ -164,6 +164,17 @@ mdk_status mdki_buf_addf(mdki_buf *b, const char *fmt, ...)
     return st;
 }
 
+mdk_status mdki_buf_json_string(mdki_buf *b, const char *s)
+{
+    mdk_status st = mdki_buf_addc(b, '"');
+    for (const unsigned char *p = (const unsigned char *)s; st == MDK_OK && *p; p++) {
+        if (*p == '"' || *p == '\\') st = mdki_buf_addf(b, "\\%c", *p);
+        else if (*p < 0x20) st = mdki_buf_addf(b, "\\u%04x", *p);
+        else st = mdki_buf_addc(b, (char)*p);
+    }
+    return st == MDK_OK ? mdki_buf_addc(b, '"') : st;
+}
+
 char *mdki_buf_take(mdki_buf *b, size_t *len)
 {
     char *d = b->data;

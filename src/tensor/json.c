@@ -243,17 +243,6 @@ done:
     return st;
 }
 
-static mdk_status put_string(mdki_buf *b, const char *s)
-{
-    mdk_status st = mdki_buf_addc(b, '"');
-    for (const unsigned char *p = (const unsigned char *)s; st == MDK_OK && *p; p++) {
-        if (*p == '"' || *p == '\\') st = mdki_buf_addf(b, "\\%c", *p);
-        else if (*p < 0x20) st = mdki_buf_addf(b, "\\u%04x", *p);
-        else st = mdki_buf_addc(b, (char)*p);
-    }
-    return st == MDK_OK ? mdki_buf_addc(b, '"') : st;
-}
-
 static mdk_status put_number(mdki_buf *b, const mdk_tensor *t, size_t i)
 {
     const void *d = t->data;
@@ -275,7 +264,7 @@ static mdk_status put_number(mdki_buf *b, const mdk_tensor *t, size_t i)
 mdk_status mdki_json_encode(const mdk_tensor *t, mdki_buf *b)
 {
     mdk_status st = mdki_buf_addf(b, "{\"name\": ");
-    if (st == MDK_OK) st = put_string(b, mdk_tensor_name(t));
+    if (st == MDK_OK) st = mdki_buf_json_string(b, mdk_tensor_name(t));
     if (st == MDK_OK) st = mdki_buf_addf(b, ", \"datatype\": \"%s\", \"shape\": [", kserve_name(t->dtype));
     for (size_t i = 0; st == MDK_OK && i < t->ndim; i++)
         st = mdki_buf_addf(b, "%s%lld", i ? ", " : "", (long long)t->shape[i]);
@@ -283,7 +272,7 @@ mdk_status mdki_json_encode(const mdk_tensor *t, mdki_buf *b)
     for (size_t i = 0; st == MDK_OK && i < t->count; i++) {
         if (i) st = mdki_buf_addf(b, ", ");
         if (st != MDK_OK) break;
-        st = t->dtype == MDK_DTYPE_STRING ? put_string(b, ((char **)t->data)[i]) : put_number(b, t, i);
+        st = t->dtype == MDK_DTYPE_STRING ? mdki_buf_json_string(b, ((char **)t->data)[i]) : put_number(b, t, i);
     }
     if (st == MDK_OK) st = mdki_buf_addf(b, "]}\n");
     return st;

@@ -1,0 +1,73 @@
+/* process.h: pre- and post-processing declared once in a spec (mdk.yaml) and executed by this one
+ * implementation everywhere: images to input tensors, output tensors to JSON results. Included by mdk.h.
+ * The spec format is documented in docs/processing.md. */
+#ifndef MDK_PROCESS_H
+#define MDK_PROCESS_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* A parsed and validated spec. Immutable once read: safe to share between threads. */
+typedef struct mdk_spec mdk_spec;
+
+/* Reads `path`: an mdk.yaml file, or a directory holding one (a bundle). Errors name the file, line and
+ * field ("mdk.yaml:12:7: preprocess.steps[1].resize: unknown interpolation 'linear2', expected one of
+ * nearest, bilinear, bicubic, area"). Relative paths inside the spec are resolved against its directory. */
+MDK_API mdk_status mdk_spec_read(const char *path, mdk_spec **out);
+MDK_API void mdk_spec_free(mdk_spec *spec);
+
+MDK_API const char *mdk_spec_name(const mdk_spec *spec);
+MDK_API const char *mdk_spec_version(const mdk_spec *spec);
+/* The model file, resolved against the spec's directory ("" when the spec names none). */
+MDK_API const char *mdk_spec_model_path(const mdk_spec *spec);
+/* The model input the preprocessing feeds (NULL: the model's only input). */
+MDK_API const char *mdk_spec_input_name(const mdk_spec *spec);
+MDK_API int mdk_spec_has_preprocess(const mdk_spec *spec);
+
+/* Where each preprocessed image came from: what postprocessing needs to map results back onto the
+ * original image. Freed with mdk_prep_info_free. */
+typedef struct mdk_prep_info mdk_prep_info;
+MDK_API void mdk_prep_info_free(mdk_prep_info *info);
+MDK_API size_t mdk_prep_info_count(const mdk_prep_info *info);
+
+/* Runs the spec's preprocessing on `n` images as one batch: `*out` is a new tensor (named after the model
+ * input) whose first dim is n. Every image must reach the same size (a resize step ensures it). */
+MDK_API mdk_status mdk_preprocess(const mdk_spec *spec, mdk_image *const *images, size_t n, mdk_tensor **out,
+                                  mdk_prep_info **info);
+
+/* Decode options for images this spec will preprocess: defaults, plus with `fast` the reduced-scale JPEG
+ * size the spec's first resize step allows. */
+MDK_API void mdk_spec_decode_options(const mdk_spec *spec, int fast, mdk_decode_options *opts);
+
+/* Reads and preprocesses image files. `fast` enables the JPEG reduced-scale decoding path (see
+ * mdk_decode_options; changes results). */
+MDK_API mdk_status mdk_preprocess_files(const mdk_spec *spec, const char *const *paths, size_t n, int fast,
+                                        mdk_tensor **out, mdk_prep_info **info);
+
+/* Runs the spec's postprocessing on a model's outputs for the batch described by `info` (NULL: no
+ * mapping back to original images) and returns a new NUL-terminated JSON document (free with free()).
+ * `names` may give one label per image for the "image" field (NULL: indexes). */
+MDK_API mdk_status mdk_postprocess(const mdk_spec *spec, mdk_tensor *const *outputs, size_t n_outputs,
+                                   const mdk_prep_info *info, const char *const *names, char **json);
+
+/* ---------------------------------------------------------------------------------------------------
+ * The whole pipeline: a spec with its model loaded. Thread-safe like mdk_model. */
+typedef struct mdk_pipeline mdk_pipeline;
+
+/* Reads the spec at `path` (file or bundle directory) and loads its model; `opts` may be NULL. */
+MDK_API mdk_status mdk_pipeline_open(const char *path, const mdk_options *opts, mdk_pipeline **out);
+MDK_API void mdk_pipeline_close(mdk_pipeline *p);
+MDK_API const mdk_spec *mdk_pipeline_spec(const mdk_pipeline *p);
+MDK_API mdk_model *mdk_pipeline_model(const mdk_pipeline *p);
+
+/* Preprocesses the images as one batch, runs the model and postprocesses: `*json` as mdk_postprocess.
+ * When `outputs` is not NULL, the raw output tensors are handed over too (mdk_tensors_free). */
+MDK_API mdk_status mdk_pipeline_run(mdk_pipeline *p, mdk_image *const *images, size_t n, const char *const *names,
+                                    char **json, mdk_tensor ***outputs, size_t *n_outputs);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,386 @@
+/* postprocess.c: a spec's postprocessing: model outputs to JSON results. Classification (softmax or sigmoid,
+ * top-k with labels, threshold), detection (box decoding in the common layouts, mapping back through
+ * resize/letterbox/crop, class-aware non-maximum suppression) and segmentation (per-pixel argmax resized back
+ * to the original image, run-length encoded). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "process/postprocess.h"
+#include "process/process_int.h"
+#include "tensor/tensor_int.h"
+
+#define MAX_CANDIDATES 100000
+
+static const mdk_tensor *find_output(mdk_tensor *const *outs, size_t n, const char *name, const char *role)
+{
+    if (!name) {
+        if (n == 0) mdki_fail(MDK_ERR_NOT_FOUND, "postprocess: the model gave no outputs");
+        return n ? outs[0] : NULL;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(mdk_tensor_name(outs[i]), name) == 0) return outs[i];
+    mdki_fail(MDK_ERR_NOT_FOUND, "postprocess: %s output '%s' is not among the model's outputs", role, name);
+    return NULL;
+}
+
+static const char *label_of(const mdk_spec *s, size_t i)
+{
+    return i < s->n_labels ? s->labels[i] : NULL;
+}
+
+static mdk_status image_header(mdki_buf *b, size_t k, const char *const *names, const mdk_prep_info *info)
+{
+    mdk_status st = mdki_buf_addf(b, "%s{\"image\": ", k ? ", " : "");
+    if (st == MDK_OK) st = names ? mdki_buf_json_string(b, names[k]) : mdki_buf_addf(b, "%zu", k);
+    if (st == MDK_OK && info && k < info->n)
+        st = mdki_buf_addf(b, ", \"width\": %d, \"height\": %d", info->maps[k].orig_w, info->maps[k].orig_h);
+    return st;
+}
+
+static mdk_status label_field(mdki_buf *b, const mdk_spec *s, size_t cls)
+{
+    const char *l = label_of(s, cls);
+    if (!l) return MDK_OK;
+    mdk_status st = mdki_buf_addf(b, ", \"label\": ");
+    return st == MDK_OK ? mdki_buf_json_string(b, l) : st;
+}
+
+/* ---- classification ---- */
+
+typedef struct scored {
+    double score;
+    size_t index;
+} scored;
+
+static int by_score_desc(const void *a, const void *b)
+{
+    const scored *x = a, *y = b;
+    if (x->score != y->score) return x->score < y->score ? 1 : -1;
+    return x->index < y->index ? -1 : x->index > y->index;
+}
+
+void mdki_activate(double *v, size_t n, int activation)
+{
+    if (activation == MDKI_ACT_SIGMOID) {
+        for (size_t i = 0; i < n; i++) v[i] = 1.0 / (1.0 + exp(-v[i]));
+    } else if (activation == MDKI_ACT_SOFTMAX && n) {
+        double mx = v[0], sum = 0;
+        for (size_t i = 1; i < n; i++) mx = v[i] > mx ? v[i] : mx;
+        for (size_t i = 0; i < n; i++) sum += v[i] = exp(v[i] - mx);
+        for (size_t i = 0; i < n; i++) v[i] /= sum;
+    }
+}
+
+static mdk_status classify(const mdk_spec *s, const mdk_tensor *t, const mdk_prep_info *info, const char *const *names,
+                           mdki_buf *b)
+{
+    const mdki_post *p = &s->post;
+    size_t batch = t->ndim ? (size_t)t->shape[0] : 1;
+    if (batch == 0 || t->count % batch) return mdki_fail(MDK_ERR_MISMATCH, "postprocess: output '%s' has no per-image scores",
+                                                         mdk_tensor_name(t));
+    size_t nc = t->count / batch;
+    if (s->n_labels && s->n_labels != nc)
+        return mdki_fail(MDK_ERR_MISMATCH, "postprocess: the labels list has %zu entries but output '%s' gives %zu scores "
+                         "per image", s->n_labels, mdk_tensor_name(t), nc);
+    double *v = mdki_malloc(nc * sizeof *v);
+    scored *sc = mdki_malloc(nc * sizeof *sc);
+    mdk_status st = v && sc ? mdki_buf_addf(b, "{\"task\": \"classification\", \"results\": [") : MDK_ERR_NO_MEMORY;
+    for (size_t k = 0; k < batch && st == MDK_OK; k++) {
+        for (size_t i = 0; i < nc; i++) v[i] = mdk_tensor_get_f64(t, k * nc + i);
+        mdki_activate(v, nc, p->activation);
+        for (size_t i = 0; i < nc; i++) sc[i] = (scored){v[i], i};
+        qsort(sc, nc, sizeof *sc, by_score_desc);
+        st = image_header(b, k, names, info);
+        if (st == MDK_OK) st = mdki_buf_addf(b, ", \"top\": [");
+        size_t shown = 0;
+        for (size_t i = 0; i < nc && shown < (size_t)p->top_k && st == MDK_OK; i++) {
+            if (sc[i].score < p->threshold) break;
+            st = mdki_buf_addf(b, "%s{\"index\": %zu", shown ? ", " : "", sc[i].index);
+            if (st == MDK_OK) st = label_field(b, s, sc[i].index);
+            if (st == MDK_OK) st = mdki_buf_addf(b, ", \"score\": %.6g}", sc[i].score);
+            shown++;
+        }
+        if (st == MDK_OK) st = mdki_buf_addf(b, "]}");
+    }
+    if (st == MDK_OK) st = mdki_buf_addf(b, "]}\n");
+    mdki_free(v);
+    mdki_free(sc);
+    return st;
+}
+
+/* ---- detection ---- */
+
+static double iou(const float *a, const float *b)
+{
+    double iw = fmin(a[2], b[2]) - fmax(a[0], b[0]), ih = fmin(a[3], b[3]) - fmax(a[1], b[1]);
+    if (iw <= 0 || ih <= 0) return 0;
+    double inter = iw * ih;
+    double ua = ((double)a[2] - a[0]) * ((double)a[3] - a[1]) + ((double)b[2] - b[0]) * ((double)b[3] - b[1]) - inter;
+    return ua > 0 ? inter / ua : 0;
+}
+
+typedef struct cand {
+    float box[4];
+    float score;
+    int cls;
+    size_t index;
+} cand;
+
+static int cand_desc(const void *a, const void *b)
+{
+    const cand *x = a, *y = b;
+    if (x->score != y->score) return x->score < y->score ? 1 : -1;
+    return x->index < y->index ? -1 : x->index > y->index;
+}
+
+size_t mdki_nms(const float *boxes, const float *scores, const int *classes, size_t n, double iou_threshold,
+                size_t max_keep, size_t *keep)
+{
+    cand *c = malloc((n ? n : 1) * sizeof *c);
+    char *dead = calloc(n ? n : 1, 1);
+    size_t kept = 0;
+    if (!c || !dead) {
+        free(c);
+        free(dead);
+        return (size_t)-1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        memcpy(c[i].box, boxes + 4 * i, sizeof c[i].box);
+        c[i].score = scores[i];
+        c[i].cls = classes ? classes[i] : 0;
+        c[i].index = i;
+    }
+    qsort(c, n, sizeof *c, cand_desc);
+    for (size_t i = 0; i < n && kept < max_keep; i++) {
+        if (dead[i]) continue;
+        keep[kept++] = c[i].index;
+        for (size_t j = i + 1; j < n; j++)
+            if (!dead[j] && c[j].cls == c[i].cls && iou(c[i].box, c[j].box) > iou_threshold) dead[j] = 1;
+    }
+    free(c);
+    free(dead);
+    return kept;
+}
+
+static void to_xyxy(const float *in, mdki_box_format f, float *out)
+{
+    switch (f) {
+    case MDKI_BOX_XYXY: memcpy(out, in, 4 * sizeof *out); break;
+    case MDKI_BOX_XYWH: out[0] = in[0], out[1] = in[1], out[2] = in[0] + in[2], out[3] = in[1] + in[3]; break;
+    case MDKI_BOX_CXCYWH:
+        out[0] = in[0] - in[2] / 2, out[1] = in[1] - in[3] / 2, out[2] = in[0] + in[2] / 2, out[3] = in[1] + in[3] / 2;
+        break;
+    }
+}
+
+static mdk_status detect(const mdk_spec *s, mdk_tensor *const *outs, size_t n_outs, const mdk_prep_info *info,
+                         const char *const *names, mdki_buf *b)
+{
+    const mdki_post *p = &s->post;
+    const mdk_tensor *comb = NULL, *bt = NULL, *stens = NULL;
+    size_t batch, nb, nc;
+    if (p->output) {
+        if (!(comb = find_output(outs, n_outs, p->output, "detection"))) return MDK_ERR_NOT_FOUND;
+        if (comb->ndim != 3)
+            return mdki_fail(MDK_ERR_MISMATCH, "postprocess: detection output '%s' must be [batch, boxes, 4+classes] or "
+                             "[batch, 4+classes, boxes] (layout: channels_first), got rank %zu", p->output, comb->ndim);
+        batch = (size_t)comb->shape[0];
+        size_t rows = (size_t)comb->shape[p->channels_first ? 2 : 1], cols = (size_t)comb->shape[p->channels_first ? 1 : 2];
+        size_t fixed = 4 + (size_t)p->objectness;
+        if (cols <= fixed) return mdki_fail(MDK_ERR_MISMATCH, "postprocess: detection output '%s' has %zu values per box, "
+                                            "expected 4 box values%s and at least one class score", p->output, cols,
+                                            p->objectness ? ", an objectness score" : "");
+        nb = rows;
+        nc = cols - fixed;
+    } else {
+        if (!(bt = find_output(outs, n_outs, p->boxes_output, "boxes"))) return MDK_ERR_NOT_FOUND;
+        if (!(stens = find_output(outs, n_outs, p->scores_output, "scores"))) return MDK_ERR_NOT_FOUND;
+        if (bt->ndim != 3 || bt->shape[2] != 4 || stens->ndim != 3 || stens->shape[0] != bt->shape[0] ||
+            stens->shape[1] != bt->shape[1])
+            return mdki_fail(MDK_ERR_MISMATCH, "postprocess: boxes must be [batch, boxes, 4] and scores [batch, boxes, "
+                             "classes] with the same batch and box count");
+        batch = (size_t)bt->shape[0];
+        nb = (size_t)bt->shape[1];
+        nc = (size_t)stens->shape[2];
+    }
+    if (s->n_labels && s->n_labels != nc)
+        return mdki_fail(MDK_ERR_MISMATCH, "postprocess: the labels list has %zu entries but the model scores %zu classes",
+                         s->n_labels, nc);
+    float *boxes = mdki_malloc((nb ? nb : 1) * 4 * sizeof *boxes);
+    float *scores = mdki_malloc((nb ? nb : 1) * sizeof *scores);
+    int *classes = mdki_malloc((nb ? nb : 1) * sizeof *classes);
+    size_t *keep = mdki_malloc((nb ? nb : 1) * sizeof *keep), *src = mdki_malloc((nb ? nb : 1) * sizeof *src);
+    double *cls = mdki_malloc((nc ? nc : 1) * sizeof *cls);
+    mdk_status st = boxes && scores && classes && keep && src && cls ? MDK_OK : MDK_ERR_NO_MEMORY;
+    if (st == MDK_OK) st = mdki_buf_addf(b, "{\"task\": \"detection\", \"results\": [");
+    for (size_t k = 0; k < batch && st == MDK_OK; k++) {
+        const mdki_prep_map *m = info && k < info->n ? &info->maps[k] : NULL;
+        size_t n = 0;
+        for (size_t i = 0; i < nb && n < MAX_CANDIDATES; i++) {
+            float raw[4];
+            double obj = 1;
+            for (size_t j = 0; j < 4 + (size_t)p->objectness + nc && comb; j++) {
+                size_t idx = p->channels_first ? (k * (4 + p->objectness + nc) + j) * nb + i
+                                               : (k * nb + i) * (4 + p->objectness + nc) + j;
+                double v = mdk_tensor_get_f64(comb, idx);
+                if (j < 4) raw[j] = (float)v;
+                else if (p->objectness && j == 4) obj = v;
+                else cls[j - 4 - p->objectness] = v;
+            }
+            if (!comb) {
+                for (size_t j = 0; j < 4; j++) raw[j] = (float)mdk_tensor_get_f64(bt, (k * nb + i) * 4 + j);
+                for (size_t j = 0; j < nc; j++) cls[j] = mdk_tensor_get_f64(stens, (k * nb + i) * nc + j);
+            }
+            mdki_activate(cls, nc, p->activation);
+            size_t best = 0;
+            for (size_t j = 1; j < nc; j++) best = cls[j] > cls[best] ? j : best;
+            double score = cls[best] * obj;
+            if (!(score >= p->threshold)) continue;
+            to_xyxy(raw, p->box_format, boxes + 4 * n);
+            if (p->normalized && m)
+                for (int j = 0; j < 4; j++) boxes[4 * n + j] *= (float)(j % 2 ? m->in_h : m->in_w);
+            scores[n] = (float)score;
+            classes[n] = p->class_aware ? (int)best : 0;
+            src[n] = best;
+            n++;
+        }
+        size_t kept = mdki_nms(boxes, scores, classes, n, p->iou, (size_t)p->max_detections, keep);
+        if (kept == (size_t)-1) {
+            st = mdki_fail(MDK_ERR_NO_MEMORY, "out of memory");
+            break;
+        }
+        st = image_header(b, k, names, info);
+        if (st == MDK_OK) st = mdki_buf_addf(b, ", \"detections\": [");
+        for (size_t i = 0; i < kept && st == MDK_OK; i++) {
+            float *bx = boxes + 4 * keep[i];
+            double o[4] = {bx[0], bx[1], bx[2], bx[3]};
+            if (m) { /* back to original pixels, clipped to the image */
+                o[0] = (o[0] - m->bx) / m->ax, o[2] = (o[2] - m->bx) / m->ax;
+                o[1] = (o[1] - m->by) / m->ay, o[3] = (o[3] - m->by) / m->ay;
+                for (int j = 0; j < 4; j++) o[j] = fmin(fmax(o[j], 0), j % 2 ? m->orig_h : m->orig_w);
+            }
+            st = mdki_buf_addf(b, "%s{\"box\": [%.2f, %.2f, %.2f, %.2f], \"score\": %.6g, \"class\": %zu", i ? ", " : "",
+                               o[0], o[1], o[2], o[3], scores[keep[i]], src[keep[i]]);
+            if (st == MDK_OK) st = label_field(b, s, src[keep[i]]);
+            if (st == MDK_OK) st = mdki_buf_addc(b, '}');
+        }
+        if (st == MDK_OK) st = mdki_buf_addf(b, "]}");
+    }
+    if (st == MDK_OK) st = mdki_buf_addf(b, "]}\n");
+    mdki_free(boxes);
+    mdki_free(scores);
+    mdki_free(classes);
+    mdki_free(keep);
+    mdki_free(src);
+    mdki_free(cls);
+    return st;
+}
+
+/* ---- segmentation ---- */
+
+static mdk_status segment(const mdk_spec *s, const mdk_tensor *t, const mdk_prep_info *info, const char *const *names,
+                          mdki_buf *b)
+{
+    /* [N, C, H, W] scores (argmax over C) or [N, H, W] class indices */
+    if (t->ndim != 4 && t->ndim != 3)
+        return mdki_fail(MDK_ERR_MISMATCH, "postprocess: segmentation output '%s' must be [batch, classes, height, width] "
+                         "or [batch, height, width], got rank %zu", mdk_tensor_name(t), t->ndim);
+    size_t batch = (size_t)t->shape[0], nc = t->ndim == 4 ? (size_t)t->shape[1] : 0;
+    size_t mh = (size_t)t->shape[t->ndim - 2], mw = (size_t)t->shape[t->ndim - 1];
+    if (mh == 0 || mw == 0) return mdki_fail(MDK_ERR_MISMATCH, "postprocess: segmentation output '%s' is empty",
+                                             mdk_tensor_name(t));
+    size_t *counts = mdki_calloc(nc ? nc : 65536, sizeof *counts);
+    mdk_status st = counts ? mdki_buf_addf(b, "{\"task\": \"segmentation\", \"results\": [") : MDK_ERR_NO_MEMORY;
+    for (size_t k = 0; k < batch && st == MDK_OK; k++) {
+        const mdki_prep_map *m = info && k < info->n ? &info->maps[k] : NULL;
+        size_t ow = m ? (size_t)m->orig_w : mw, oh = m ? (size_t)m->orig_h : mh;
+        size_t ncount = nc ? nc : 65536;
+        memset(counts, 0, ncount * sizeof *counts);
+        st = image_header(b, k, names, info);
+        if (st == MDK_OK) st = mdki_buf_addf(b, ", \"mask\": {\"encoding\": \"rle\", \"size\": [%zu, %zu], \"runs\": [", oh, ow);
+        long prev = -1;
+        size_t run = 0, runs = 0;
+        for (size_t y = 0; y < oh && st == MDK_OK; y++)
+            for (size_t x = 0; x < ow && st == MDK_OK; x++) {
+                /* nearest mask pixel for this original pixel centre, through the preprocessing map */
+                double fx = m ? (((x + 0.5) * m->ax + m->bx) * mw / m->in_w) : x + 0.5;
+                double fy = m ? (((y + 0.5) * m->ay + m->by) * mh / m->in_h) : y + 0.5;
+                size_t mx = fx < 0 ? 0 : (size_t)fx >= mw ? mw - 1 : (size_t)fx;
+                size_t my = fy < 0 ? 0 : (size_t)fy >= mh ? mh - 1 : (size_t)fy;
+                long cls = 0;
+                if (nc) {
+                    double best = -INFINITY;
+                    for (size_t c = 0; c < nc; c++) {
+                        double v = mdk_tensor_get_f64(t, ((k * nc + c) * mh + my) * mw + mx);
+                        if (v > best) best = v, cls = (long)c;
+                    }
+                } else {
+                    double v = mdk_tensor_get_f64(t, (k * mh + my) * mw + mx);
+                    cls = v >= 0 && v < 65536 ? (long)v : 0;
+                }
+                counts[cls]++;
+                if (cls == prev) {
+                    run++;
+                    continue;
+                }
+                if (run) st = mdki_buf_addf(b, "%s%ld, %zu", runs++ ? ", " : "", prev, run);
+                prev = cls;
+                run = 1;
+            }
+        if (st == MDK_OK && run) st = mdki_buf_addf(b, "%s%ld, %zu", runs ? ", " : "", prev, run);
+        if (st == MDK_OK) st = mdki_buf_addf(b, "]}, \"classes\": [");
+        size_t shown = 0;
+        for (size_t c = 0; c < ncount && st == MDK_OK; c++) {
+            if (!counts[c]) continue;
+            st = mdki_buf_addf(b, "%s{\"class\": %zu", shown++ ? ", " : "", c);
+            if (st == MDK_OK) st = label_field(b, s, c);
+            if (st == MDK_OK) st = mdki_buf_addf(b, ", \"pixels\": %zu}", counts[c]);
+        }
+        if (st == MDK_OK) st = mdki_buf_addf(b, "]}");
+    }
+    if (st == MDK_OK) st = mdki_buf_addf(b, "]}\n");
+    mdki_free(counts);
+    return st;
+}
+
+mdk_status mdk_postprocess(const mdk_spec *spec, mdk_tensor *const *outputs, size_t n_outputs, const mdk_prep_info *info,
+                           const char *const *names, char **json)
+{
+    if (!spec || (n_outputs && !outputs) || !json) return mdki_fail(MDK_ERR_INVALID_ARGUMENT, "mdk_postprocess: NULL argument");
+    mdki_buf b;
+    mdki_buf_init(&b, (size_t)1 << 30);
+    mdk_status st;
+    const mdki_post *p = &spec->post;
+    const mdk_tensor *t;
+    switch (p->type) {
+    case MDKI_POST_CLASSIFY:
+        st = (t = find_output(outputs, n_outputs, p->output, "classification")) ? classify(spec, t, info, names, &b)
+                                                                                : MDK_ERR_NOT_FOUND;
+        break;
+    case MDKI_POST_DETECT:
+        st = detect(spec, outputs, n_outputs, info, names, &b);
+        break;
+    case MDKI_POST_SEGMENT:
+        st = (t = find_output(outputs, n_outputs, p->output, "segmentation")) ? segment(spec, t, info, names, &b)
+                                                                              : MDK_ERR_NOT_FOUND;
+        break;
+    default: /* no postprocessing: the raw outputs */
+        st = mdki_buf_addf(&b, "{\"task\": \"none\", \"outputs\": [");
+        for (size_t i = 0; i < n_outputs && st == MDK_OK; i++) {
+            if (i) st = mdki_buf_addf(&b, ", ");
+            if (st == MDK_OK && outputs[i]->kind != MDK_VALUE_TENSOR)
+                st = mdki_fail(MDK_ERR_UNSUPPORTED, "postprocess: output '%s' is not a tensor", mdk_tensor_name(outputs[i]));
+            if (st == MDK_OK) st = mdki_json_encode(outputs[i], &b);
+            if (st == MDK_OK && b.len && b.data[b.len - 1] == '\n') b.len--;
+        }
+        if (st == MDK_OK) st = mdki_buf_addf(&b, "]}\n");
+        break;
+    }
+    if (st != MDK_OK) {
+        mdki_buf_free(&b);
+        return st;
+    }
+    *json = mdki_buf_take(&b, NULL);
+    return MDK_OK;
+}

@@ -1,0 +1,90 @@
+/* process_int.h: the parsed spec (mdk.yaml) and the step descriptions preprocessing and postprocessing
+ * execute, shared by the spec reader, preprocess.c, postprocess.c and pipeline.c. */
+#ifndef MDK_PROCESS_INT_H
+#define MDK_PROCESS_INT_H
+
+#include "core/core.h"
+#include "process/image_int.h"
+#include "process/resize.h"
+
+#define MDKI_MAX_STEPS 32
+#define MDKI_MAX_LABELS 1000000
+
+typedef enum mdki_step_kind {
+    MDKI_STEP_RESIZE,      /* exact width x height */
+    MDKI_STEP_SHORTER,     /* shorter side to `size`, keeping aspect */
+    MDKI_STEP_LONGER,      /* longer side to `size`, keeping aspect */
+    MDKI_STEP_LETTERBOX,   /* fit into width x height keeping aspect, pad the rest with `pad` */
+    MDKI_STEP_CROP,        /* centre crop width x height */
+    MDKI_STEP_COLOR,       /* channel order: RGB, BGR or GRAY */
+    MDKI_STEP_SCALE,       /* multiply (starts the float stage) */
+    MDKI_STEP_NORMALIZE    /* (x - mean[c]) / std[c] */
+} mdki_step_kind;
+
+typedef enum mdki_color { MDKI_COLOR_RGB, MDKI_COLOR_BGR, MDKI_COLOR_GRAY } mdki_color;
+
+typedef struct mdki_step {
+    mdki_step_kind kind;
+    int width, height, size, pad;
+    mdki_interp interp;
+    mdki_color color;
+    float scale;
+    int n_ch;
+    float mean[4], std[4];
+} mdki_step;
+
+typedef struct mdki_prep {
+    int present;
+    char *input;
+    mdki_step steps[MDKI_MAX_STEPS];
+    size_t n_steps;
+    int nhwc;          /* layout NHWC instead of NCHW */
+    mdk_dtype dtype;   /* float32, float16 or uint8 */
+} mdki_prep;
+
+typedef enum mdki_post_type { MDKI_POST_NONE, MDKI_POST_CLASSIFY, MDKI_POST_DETECT, MDKI_POST_SEGMENT } mdki_post_type;
+typedef enum mdki_activation { MDKI_ACT_NONE, MDKI_ACT_SOFTMAX, MDKI_ACT_SIGMOID } mdki_activation;
+typedef enum mdki_box_format { MDKI_BOX_XYXY, MDKI_BOX_XYWH, MDKI_BOX_CXCYWH } mdki_box_format;
+
+typedef struct mdki_post {
+    mdki_post_type type;
+    char *output;          /* classification/segmentation scores, or detection's combined output */
+    mdki_activation activation;
+    int top_k;
+    double threshold;      /* minimum score to report */
+    /* detection */
+    char *boxes_output, *scores_output; /* separate outputs instead of `output` */
+    mdki_box_format box_format;
+    int normalized;        /* coordinates in [0, 1] of the model input size */
+    int channels_first;    /* combined output laid out [N, 4+C, B] instead of [N, B, 4+C] */
+    int objectness;        /* a score column before the class scores (multiplied in) */
+    double iou;
+    int max_detections;
+    int class_aware;
+} mdki_post;
+
+struct mdk_spec {
+    char *path, *dir;
+    char *name, *version, *model;
+    char **labels;
+    size_t n_labels;
+    mdki_prep pre;
+    mdki_post post;
+};
+
+/* What preprocessing did to one image: model coordinate = original * a + b, per axis. */
+typedef struct mdki_prep_map {
+    int orig_w, orig_h;   /* the image as decoded (full size, oriented) */
+    int in_w, in_h;       /* the model input's spatial size */
+    double ax, bx, ay, by;
+} mdki_prep_map;
+
+struct mdk_prep_info {
+    size_t n;
+    mdki_prep_map *maps;
+};
+
+/* Encodes the image's spatial size as the model input size the spec produces for it. */
+mdk_status mdki_prep_info_new(size_t n, mdk_prep_info **out);
+
+#endif

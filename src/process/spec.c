@@ -1,0 +1,467 @@
+/* spec.c: reading and validating mdk.yaml: name, version, model, labels and the preprocess and postprocess
+ * sections. Every error names the file, line, column and field path. */
+#include <errno.h>
+#include <stdarg.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "core/yaml.h"
+#include "process/process_int.h"
+
+typedef struct ctx {
+    const char *file;
+} ctx;
+
+static mdk_status bad(const ctx *c, const mdki_ynode *n, const char *field, const char *fmt, ...) MDKI_PRINTF(4, 5);
+
+static mdk_status bad(const ctx *c, const mdki_ynode *n, const char *field, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return mdki_fail(MDK_ERR_FORMAT, "%s:%d:%d: %s: %s", c->file, n ? n->line : 1, n ? n->col : 1, field, msg);
+}
+
+static const char *type_name(const mdki_ynode *n)
+{
+    return n->type == MDKI_Y_MAP ? "a mapping" : n->type == MDKI_Y_SEQ ? "a list" : "a scalar";
+}
+
+static mdk_status get_string(const ctx *c, const mdki_ynode *n, const char *field, char **out)
+{
+    if (n->type != MDKI_Y_SCALAR) return bad(c, n, field, "expected a string, got %s", type_name(n));
+    char *s = mdki_strdup(n->scalar);
+    if (!s) return MDK_ERR_NO_MEMORY;
+    mdki_free(*out);
+    *out = s;
+    return MDK_OK;
+}
+
+/* A number, or a fraction written "a/b" (1/255). */
+static mdk_status get_number(const ctx *c, const mdki_ynode *n, const char *field, double *out)
+{
+    if (n->type != MDKI_Y_SCALAR || (n->quoted && !strchr(n->scalar, '/')))
+        return bad(c, n, field, "expected a number");
+    const char *s = n->scalar;
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end != s && *end == '/') {
+        char *end2;
+        double d = strtod(end + 1, &end2);
+        if (end2 == end + 1 || *end2 || d == 0) return bad(c, n, field, "expected a number or a fraction like 1/255, got '%s'", s);
+        v /= d;
+        end = end2;
+    }
+    if (end == s || *end || errno || !isfinite(v)) return bad(c, n, field, "expected a number, got '%s'", s);
+    *out = v;
+    return MDK_OK;
+}
+
+static mdk_status get_int(const ctx *c, const mdki_ynode *n, const char *field, int lo, int hi, int *out)
+{
+    double v;
+    mdk_status st = get_number(c, n, field, &v);
+    if (st != MDK_OK) return st;
+    if (v != floor(v) || v < lo || v > hi)
+        return bad(c, n, field, "expected a whole number from %d to %d, got %s", lo, hi, n->scalar);
+    *out = (int)v;
+    return MDK_OK;
+}
+
+static mdk_status get_bool(const ctx *c, const mdki_ynode *n, const char *field, int *out)
+{
+    if (n->type == MDKI_Y_SCALAR && !n->quoted) {
+        if (!strcasecmp(n->scalar, "true") || !strcasecmp(n->scalar, "yes")) return *out = 1, MDK_OK;
+        if (!strcasecmp(n->scalar, "false") || !strcasecmp(n->scalar, "no")) return *out = 0, MDK_OK;
+    }
+    return bad(c, n, field, "expected true or false");
+}
+
+/* Picks `n`'s value from `names` (case-insensitive). */
+static mdk_status get_enum(const ctx *c, const mdki_ynode *n, const char *field, const char *const *names, int count,
+                           int *out)
+{
+    char list[256] = "";
+    size_t used = 0;
+    for (int i = 0; i < count; i++) {
+        if (n->type == MDKI_Y_SCALAR && !strcasecmp(n->scalar, names[i])) return *out = i, MDK_OK;
+        used += (size_t)snprintf(list + used, sizeof list - used, "%s%s", i ? ", " : "", names[i]);
+        if (used >= sizeof list) break;
+    }
+    return bad(c, n, field, "unknown value '%s', expected one of %s", n->type == MDKI_Y_SCALAR ? n->scalar : "?", list);
+}
+
+/* Refuses keys of `map` not in `known` (NULL-terminated): typos must not pass silently. */
+static mdk_status check_keys(const ctx *c, const mdki_ynode *map, const char *field, const char *const *known)
+{
+    for (size_t i = 0; i < map->n; i++) {
+        const mdki_ynode *k = map->items[2 * i];
+        int ok = 0;
+        for (const char *const *p = known; *p && !ok; p++) ok = strcmp(*p, k->scalar) == 0;
+        if (!ok) {
+            char list[512] = "";
+            size_t used = 0;
+            for (const char *const *p = known; *p && used < sizeof list; p++)
+                used += (size_t)snprintf(list + used, sizeof list - used, "%s%s", p == known ? "" : ", ", *p);
+            return bad(c, k, field, "unknown field '%s', expected one of %s", k->scalar, list);
+        }
+    }
+    return MDK_OK;
+}
+
+static mdk_status need_map(const ctx *c, const mdki_ynode *n, const char *field)
+{
+    return n->type == MDKI_Y_MAP ? MDK_OK : bad(c, n, field, "expected a mapping, got %s", type_name(n));
+}
+
+static const char *const g_interp_names[] = {"nearest", "bilinear", "bicubic", "area"};
+
+static mdk_status get_interp(const ctx *c, const mdki_ynode *map, const char *field, mdki_interp *out)
+{
+    const mdki_ynode *n = mdki_ymap_get(map, "interpolation");
+    int v = MDKI_INTERP_BILINEAR;
+    if (n) {
+        char f[128];
+        snprintf(f, sizeof f, "%s.interpolation", field);
+        mdk_status st = get_enum(c, n, f, g_interp_names, 4, &v);
+        if (st != MDK_OK) return st;
+    }
+    *out = (mdki_interp)v;
+    return MDK_OK;
+}
+
+static mdk_status get_channels(const ctx *c, const mdki_ynode *n, const char *field, float *out, int *count)
+{
+    if (n->type == MDKI_Y_SCALAR) { /* one value for every channel */
+        double v;
+        mdk_status st = get_number(c, n, field, &v);
+        if (st != MDK_OK) return st;
+        for (int i = 0; i < 4; i++) out[i] = (float)v;
+        *count = 0;
+        return MDK_OK;
+    }
+    if (n->type != MDKI_Y_SEQ || n->n < 1 || n->n > 4)
+        return bad(c, n, field, "expected a number or a list of 1 to 4 numbers (one per channel)");
+    for (size_t i = 0; i < n->n; i++) {
+        double v;
+        mdk_status st = get_number(c, n->items[i], field, &v);
+        if (st != MDK_OK) return st;
+        out[i] = (float)v;
+    }
+    *count = (int)n->n;
+    return MDK_OK;
+}
+
+static mdk_status parse_step(const ctx *c, const mdki_ynode *item, const char *field, mdki_step *s)
+{
+    memset(s, 0, sizeof *s);
+    if (item->type != MDKI_Y_MAP || item->n != 1)
+        return bad(c, item, field, "expected one step such as '- resize: {width: 224, height: 224}'");
+    const char *name = item->items[0]->scalar;
+    const mdki_ynode *v = item->items[1];
+    char f[160];
+    snprintf(f, sizeof f, "%s.%s", field, name);
+    mdk_status st;
+    if (!strcmp(name, "resize")) {
+        if ((st = need_map(c, v, f)) != MDK_OK) return st;
+        static const char *const keys[] = {"width", "height", "shorter_side", "longer_side", "interpolation", NULL};
+        if ((st = check_keys(c, v, f, keys)) != MDK_OK) return st;
+        const mdki_ynode *w = mdki_ymap_get(v, "width"), *h = mdki_ymap_get(v, "height");
+        const mdki_ynode *sh = mdki_ymap_get(v, "shorter_side"), *lo = mdki_ymap_get(v, "longer_side");
+        if ((w || h) + !!sh + !!lo != 1 || (w && !h) || (h && !w))
+            return bad(c, v, f, "give width and height, or shorter_side, or longer_side");
+        if (w) {
+            s->kind = MDKI_STEP_RESIZE;
+            if ((st = get_int(c, w, f, 1, 65535, &s->width)) != MDK_OK) return st;
+            if ((st = get_int(c, h, f, 1, 65535, &s->height)) != MDK_OK) return st;
+        } else {
+            s->kind = sh ? MDKI_STEP_SHORTER : MDKI_STEP_LONGER;
+            if ((st = get_int(c, sh ? sh : lo, f, 1, 65535, &s->size)) != MDK_OK) return st;
+        }
+        return get_interp(c, v, f, &s->interp);
+    }
+    if (!strcmp(name, "letterbox")) {
+        if ((st = need_map(c, v, f)) != MDK_OK) return st;
+        static const char *const keys[] = {"width", "height", "pad", "interpolation", NULL};
+        if ((st = check_keys(c, v, f, keys)) != MDK_OK) return st;
+        const mdki_ynode *w = mdki_ymap_get(v, "width"), *h = mdki_ymap_get(v, "height"), *p = mdki_ymap_get(v, "pad");
+        if (!w || !h) return bad(c, v, f, "needs width and height");
+        s->kind = MDKI_STEP_LETTERBOX;
+        s->pad = 114;
+        if ((st = get_int(c, w, f, 1, 65535, &s->width)) != MDK_OK) return st;
+        if ((st = get_int(c, h, f, 1, 65535, &s->height)) != MDK_OK) return st;
+        if (p && (st = get_int(c, p, f, 0, 255, &s->pad)) != MDK_OK) return st;
+        return get_interp(c, v, f, &s->interp);
+    }
+    if (!strcmp(name, "center_crop")) {
+        if ((st = need_map(c, v, f)) != MDK_OK) return st;
+        static const char *const keys[] = {"width", "height", NULL};
+        if ((st = check_keys(c, v, f, keys)) != MDK_OK) return st;
+        const mdki_ynode *w = mdki_ymap_get(v, "width"), *h = mdki_ymap_get(v, "height");
+        if (!w || !h) return bad(c, v, f, "needs width and height");
+        s->kind = MDKI_STEP_CROP;
+        if ((st = get_int(c, w, f, 1, 65535, &s->width)) != MDK_OK) return st;
+        return get_int(c, h, f, 1, 65535, &s->height);
+    }
+    if (!strcmp(name, "color")) {
+        static const char *const colors[] = {"RGB", "BGR", "GRAY"};
+        int col;
+        s->kind = MDKI_STEP_COLOR;
+        if ((st = get_enum(c, v, f, colors, 3, &col)) != MDK_OK) return st;
+        s->color = (mdki_color)col;
+        return MDK_OK;
+    }
+    if (!strcmp(name, "scale")) {
+        double x;
+        s->kind = MDKI_STEP_SCALE;
+        if ((st = get_number(c, v, f, &x)) != MDK_OK) return st;
+        s->scale = (float)x;
+        return MDK_OK;
+    }
+    if (!strcmp(name, "normalize")) {
+        if ((st = need_map(c, v, f)) != MDK_OK) return st;
+        static const char *const keys[] = {"mean", "std", NULL};
+        if ((st = check_keys(c, v, f, keys)) != MDK_OK) return st;
+        const mdki_ynode *m = mdki_ymap_get(v, "mean"), *d = mdki_ymap_get(v, "std");
+        s->kind = MDKI_STEP_NORMALIZE;
+        int nm = 0, nd = 0;
+        for (int i = 0; i < 4; i++) s->mean[i] = 0, s->std[i] = 1;
+        if (m && (st = get_channels(c, m, f, s->mean, &nm)) != MDK_OK) return st;
+        if (d && (st = get_channels(c, d, f, s->std, &nd)) != MDK_OK) return st;
+        if (nm && nd && nm != nd) return bad(c, v, f, "mean has %d values and std %d: give one per channel", nm, nd);
+        for (int i = 0; i < 4; i++)
+            if (s->std[i] == 0) return bad(c, d, f, "std must not be 0");
+        s->n_ch = nm > nd ? nm : nd;
+        return MDK_OK;
+    }
+    return bad(c, item->items[0], field,
+               "unknown step '%s', expected resize, letterbox, center_crop, color, scale or normalize", name);
+}
+
+static mdk_status parse_preprocess(const ctx *c, const mdki_ynode *n, mdki_prep *p)
+{
+    mdk_status st;
+    if ((st = need_map(c, n, "preprocess")) != MDK_OK) return st;
+    static const char *const keys[] = {"input", "steps", "layout", "dtype", NULL};
+    if ((st = check_keys(c, n, "preprocess", keys)) != MDK_OK) return st;
+    p->present = 1;
+    p->dtype = MDK_DTYPE_FLOAT32;
+    const mdki_ynode *v;
+    if ((v = mdki_ymap_get(n, "input")) && (st = get_string(c, v, "preprocess.input", &p->input)) != MDK_OK) return st;
+    if ((v = mdki_ymap_get(n, "layout"))) {
+        static const char *const layouts[] = {"NCHW", "NHWC"};
+        if ((st = get_enum(c, v, "preprocess.layout", layouts, 2, &p->nhwc)) != MDK_OK) return st;
+    }
+    if ((v = mdki_ymap_get(n, "dtype"))) {
+        static const char *const types[] = {"float32", "float16", "uint8"};
+        static const mdk_dtype map[] = {MDK_DTYPE_FLOAT32, MDK_DTYPE_FLOAT16, MDK_DTYPE_UINT8};
+        int t;
+        if ((st = get_enum(c, v, "preprocess.dtype", types, 3, &t)) != MDK_OK) return st;
+        p->dtype = map[t];
+    }
+    const mdki_ynode *steps = mdki_ymap_get(n, "steps");
+    if (!steps) return MDK_OK;
+    if (steps->type != MDKI_Y_SEQ) return bad(c, steps, "preprocess.steps", "expected a list of steps");
+    if (steps->n > MDKI_MAX_STEPS) return bad(c, steps, "preprocess.steps", "more than %d steps", MDKI_MAX_STEPS);
+    int value_stage = 0;
+    for (size_t i = 0; i < steps->n; i++) {
+        char f[64];
+        snprintf(f, sizeof f, "preprocess.steps[%zu]", i);
+        mdki_step *s = &p->steps[p->n_steps];
+        if ((st = parse_step(c, steps->items[i], f, s)) != MDK_OK) return st;
+        if (s->kind == MDKI_STEP_SCALE || s->kind == MDKI_STEP_NORMALIZE) value_stage = 1;
+        else if (value_stage)
+            return bad(c, steps->items[i], f, "%s works on 8-bit pixels: put it before scale and normalize",
+                       steps->items[i]->items[0]->scalar);
+        p->n_steps++;
+    }
+    return MDK_OK;
+}
+
+static mdk_status parse_postprocess(const ctx *c, const mdki_ynode *n, mdki_post *p)
+{
+    mdk_status st;
+    if ((st = need_map(c, n, "postprocess")) != MDK_OK) return st;
+    static const char *const keys[] = {"type", "output", "activation", "top_k", "threshold", "boxes", "scores",
+                                       "box_format", "normalized", "layout", "objectness", "iou_threshold",
+                                       "max_detections", "class_aware", NULL};
+    if ((st = check_keys(c, n, "postprocess", keys)) != MDK_OK) return st;
+    const mdki_ynode *v = mdki_ymap_get(n, "type");
+    if (!v) return bad(c, n, "postprocess", "needs a type: classification, detection, segmentation or none");
+    static const char *const types[] = {"none", "classification", "detection", "segmentation"};
+    int t;
+    if ((st = get_enum(c, v, "postprocess.type", types, 4, &t)) != MDK_OK) return st;
+    p->type = (mdki_post_type)t;
+    p->top_k = p->type == MDKI_POST_CLASSIFY ? 5 : 0;
+    p->threshold = p->type == MDKI_POST_DETECT ? 0.25 : 0;
+    p->iou = 0.45;
+    p->max_detections = 100;
+    p->class_aware = 1;
+    p->activation = p->type == MDKI_POST_CLASSIFY ? MDKI_ACT_SOFTMAX : MDKI_ACT_NONE;
+    if ((v = mdki_ymap_get(n, "output")) && (st = get_string(c, v, "postprocess.output", &p->output)) != MDK_OK) return st;
+    if ((v = mdki_ymap_get(n, "activation"))) {
+        static const char *const acts[] = {"none", "softmax", "sigmoid"};
+        int a;
+        if ((st = get_enum(c, v, "postprocess.activation", acts, 3, &a)) != MDK_OK) return st;
+        p->activation = (mdki_activation)a;
+    }
+    if ((v = mdki_ymap_get(n, "top_k")) && (st = get_int(c, v, "postprocess.top_k", 1, 1000000, &p->top_k)) != MDK_OK)
+        return st;
+    if ((v = mdki_ymap_get(n, "threshold")) && (st = get_number(c, v, "postprocess.threshold", &p->threshold)) != MDK_OK)
+        return st;
+    if ((v = mdki_ymap_get(n, "boxes")) && (st = get_string(c, v, "postprocess.boxes", &p->boxes_output)) != MDK_OK)
+        return st;
+    if ((v = mdki_ymap_get(n, "scores")) && (st = get_string(c, v, "postprocess.scores", &p->scores_output)) != MDK_OK)
+        return st;
+    if ((v = mdki_ymap_get(n, "box_format"))) {
+        static const char *const fmts[] = {"xyxy", "xywh", "cxcywh"};
+        int f;
+        if ((st = get_enum(c, v, "postprocess.box_format", fmts, 3, &f)) != MDK_OK) return st;
+        p->box_format = (mdki_box_format)f;
+    }
+    if ((v = mdki_ymap_get(n, "normalized")) && (st = get_bool(c, v, "postprocess.normalized", &p->normalized)) != MDK_OK)
+        return st;
+    if ((v = mdki_ymap_get(n, "layout"))) {
+        static const char *const layouts[] = {"boxes_first", "channels_first"};
+        if ((st = get_enum(c, v, "postprocess.layout", layouts, 2, &p->channels_first)) != MDK_OK) return st;
+    }
+    if ((v = mdki_ymap_get(n, "objectness")) && (st = get_bool(c, v, "postprocess.objectness", &p->objectness)) != MDK_OK)
+        return st;
+    if ((v = mdki_ymap_get(n, "iou_threshold")) && (st = get_number(c, v, "postprocess.iou_threshold", &p->iou)) != MDK_OK)
+        return st;
+    if ((v = mdki_ymap_get(n, "max_detections")) &&
+        (st = get_int(c, v, "postprocess.max_detections", 1, 100000, &p->max_detections)) != MDK_OK)
+        return st;
+    if ((v = mdki_ymap_get(n, "class_aware")) && (st = get_bool(c, v, "postprocess.class_aware", &p->class_aware)) != MDK_OK)
+        return st;
+    if (p->type == MDKI_POST_DETECT && !p->output && !(p->boxes_output && p->scores_output))
+        return bad(c, n, "postprocess", "detection needs 'output' (boxes and scores in one tensor) or 'boxes' and 'scores'");
+    if (p->iou < 0 || p->iou > 1) return bad(c, mdki_ymap_get(n, "iou_threshold"), "postprocess.iou_threshold", "must be in [0, 1]");
+    return MDK_OK;
+}
+
+static char *join_dir(const char *dir, const char *rel)
+{
+    if (rel[0] == '/') return mdki_strdup(rel);
+    size_t n = strlen(dir) + strlen(rel) + 2;
+    char *p = mdki_malloc(n);
+    if (p) snprintf(p, n, "%s/%s", dir, rel);
+    return p;
+}
+
+static mdk_status read_labels(const ctx *c, const mdki_ynode *n, mdk_spec *s)
+{
+    mdk_status st = MDK_OK;
+    if (n->type == MDKI_Y_SEQ) {
+        if (n->n > MDKI_MAX_LABELS) return bad(c, n, "labels", "more than %d labels", MDKI_MAX_LABELS);
+        s->labels = mdki_calloc(n->n ? n->n : 1, sizeof *s->labels);
+        if (!s->labels) return MDK_ERR_NO_MEMORY;
+        for (size_t i = 0; i < n->n && st == MDK_OK; i++, s->n_labels++)
+            st = get_string(c, n->items[i], "labels", &s->labels[i]);
+        return st;
+    }
+    if (n->type != MDKI_Y_SCALAR) return bad(c, n, "labels", "expected a file name or a list of labels");
+    char *path = join_dir(s->dir, n->scalar), *data = NULL;
+    size_t len;
+    if (!path) return MDK_ERR_NO_MEMORY;
+    st = mdki_read_file(path, 64u << 20, "labels file", &data, &len);
+    mdki_free(path);
+    if (st != MDK_OK) return mdki_fail_prefix(st, "%s:%d:%d: labels", c->file, n->line, n->col);
+    size_t lines = 0;
+    for (size_t i = 0; i < len; i++) lines += data[i] == '\n';
+    if (lines + 1 > MDKI_MAX_LABELS) st = bad(c, n, "labels", "more than %d labels", MDKI_MAX_LABELS);
+    if (st == MDK_OK && !(s->labels = mdki_calloc(lines + 1, sizeof *s->labels))) st = MDK_ERR_NO_MEMORY;
+    for (char *p = data; st == MDK_OK && p < data + len;) {
+        char *nl = memchr(p, '\n', (size_t)(data + len - p));
+        size_t l = nl ? (size_t)(nl - p) : (size_t)(data + len - p);
+        size_t k = l;
+        if (k && p[k - 1] == '\r') k--;
+        if (!(s->labels[s->n_labels++] = mdki_strndup(p, k))) st = MDK_ERR_NO_MEMORY;
+        p += l + 1;
+    }
+    mdki_free(data);
+    return st;
+}
+
+void mdk_spec_free(mdk_spec *s)
+{
+    if (!s) return;
+    mdki_free(s->path);
+    mdki_free(s->dir);
+    mdki_free(s->name);
+    mdki_free(s->version);
+    mdki_free(s->model);
+    for (size_t i = 0; i < s->n_labels; i++) mdki_free(s->labels[i]);
+    mdki_free(s->labels);
+    mdki_free(s->pre.input);
+    mdki_free(s->post.output);
+    mdki_free(s->post.boxes_output);
+    mdki_free(s->post.scores_output);
+    mdki_free(s);
+}
+
+static mdk_status parse_spec(mdk_spec *s, const mdki_ydoc *doc)
+{
+    ctx c = {s->path};
+    const mdki_ynode *root = doc->root;
+    if (!root) return mdki_fail(MDK_ERR_FORMAT, "%s: empty spec, expected a mapping with name, model, preprocess, ...", s->path);
+    mdk_status st = need_map(&c, root, "spec");
+    static const char *const keys[] = {"name", "version", "model", "labels", "preprocess", "postprocess", NULL};
+    if (st == MDK_OK) st = check_keys(&c, root, "spec", keys);
+    const mdki_ynode *v;
+    if (st == MDK_OK && (v = mdki_ymap_get(root, "name"))) st = get_string(&c, v, "name", &s->name);
+    if (st == MDK_OK && (v = mdki_ymap_get(root, "version"))) st = get_string(&c, v, "version", &s->version);
+    if (st == MDK_OK && (v = mdki_ymap_get(root, "model"))) {
+        if (v->type != MDKI_Y_SCALAR) st = bad(&c, v, "model", "expected a file name");
+        else if (!(s->model = join_dir(s->dir, v->scalar))) st = MDK_ERR_NO_MEMORY;
+    }
+    if (st == MDK_OK && (v = mdki_ymap_get(root, "labels"))) st = read_labels(&c, v, s);
+    if (st == MDK_OK && (v = mdki_ymap_get(root, "preprocess"))) st = parse_preprocess(&c, v, &s->pre);
+    if (st == MDK_OK && (v = mdki_ymap_get(root, "postprocess"))) st = parse_postprocess(&c, v, &s->post);
+    return st;
+}
+
+mdk_status mdk_spec_read(const char *path, mdk_spec **out)
+{
+    if (!path || !out) return mdki_fail(MDK_ERR_INVALID_ARGUMENT, "mdk_spec_read: NULL argument");
+    mdk_spec *s = mdki_calloc(1, sizeof *s);
+    if (!s) return MDK_ERR_NO_MEMORY;
+    struct stat sb;
+    int is_dir = stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
+    size_t n = strlen(path) + 16;
+    mdk_status st = MDK_OK;
+    char *data = NULL;
+    mdki_ydoc *doc = NULL;
+    if (!(s->path = mdki_malloc(n))) st = MDK_ERR_NO_MEMORY;
+    if (st == MDK_OK) {
+        snprintf(s->path, n, is_dir ? "%s/mdk.yaml" : "%s", path);
+        const char *slash = strrchr(s->path, '/');
+        s->dir = slash ? mdki_strndup(s->path, (size_t)(slash - s->path)) : mdki_strdup(".");
+        if (!s->dir) st = MDK_ERR_NO_MEMORY;
+    }
+    size_t len = 0;
+    if (st == MDK_OK) st = mdki_read_file(s->path, MDKI_YAML_MAX_BYTES, "spec", &data, &len);
+    if (st == MDK_OK) st = mdki_yaml_parse(data, len, s->path, &doc);
+    if (st == MDK_OK) st = parse_spec(s, doc);
+    if (st == MDK_OK && !s->name && !(s->name = mdki_strdup("model"))) st = MDK_ERR_NO_MEMORY;
+    mdki_yaml_free(doc);
+    mdki_free(data);
+    if (st != MDK_OK) {
+        mdk_spec_free(s);
+        return st;
+    }
+    *out = s;
+    return MDK_OK;
+}
+
+const char *mdk_spec_name(const mdk_spec *s) { return s->name; }
+const char *mdk_spec_version(const mdk_spec *s) { return s->version ? s->version : ""; }
+const char *mdk_spec_model_path(const mdk_spec *s) { return s->model ? s->model : ""; }
+const char *mdk_spec_input_name(const mdk_spec *s) { return s->pre.input; }
+int mdk_spec_has_preprocess(const mdk_spec *s) { return s->pre.present; }
