@@ -277,12 +277,12 @@ static mdk_status detect(const mdk_spec *s, mdk_tensor *const *outs, size_t n_ou
     return st;
 }
 
-/* ---- segmentation ---- */
+/* ---- segmentation: [N, C, H, W] scores (argmax over C; with C = 1, foreground where the map reaches the
+ * threshold, 0.5 by default), or [N, H, W] class indexes ---- */
 
 static mdk_status segment(const mdk_spec *s, const mdk_tensor *t, const mdk_prep_info *info, const char *const *names,
                           mdki_buf *b)
 {
-    /* [N, C, H, W] scores (argmax over C) or [N, H, W] class indices */
     if (t->ndim != 4 && t->ndim != 3)
         return mdki_fail(MDK_ERR_MISMATCH, "postprocess: segmentation output '%s' must be [batch, classes, height, width] "
                          "or [batch, height, width], got rank %zu", mdk_tensor_name(t), t->ndim);
@@ -290,12 +290,12 @@ static mdk_status segment(const mdk_spec *s, const mdk_tensor *t, const mdk_prep
     size_t mh = (size_t)t->shape[t->ndim - 2], mw = (size_t)t->shape[t->ndim - 1];
     if (mh == 0 || mw == 0) return mdki_fail(MDK_ERR_MISMATCH, "postprocess: segmentation output '%s' is empty",
                                              mdk_tensor_name(t));
-    size_t *counts = mdki_calloc(nc ? nc : 65536, sizeof *counts);
+    size_t *counts = mdki_calloc(nc > 1 ? nc : 65536, sizeof *counts);
     mdk_status st = counts ? mdki_buf_addf(b, "{\"task\": \"segmentation\", \"results\": [") : MDK_ERR_NO_MEMORY;
     for (size_t k = 0; k < batch && st == MDK_OK; k++) {
         const mdki_prep_map *m = info && k < info->n ? &info->maps[k] : NULL;
         size_t ow = m ? (size_t)m->orig_w : mw, oh = m ? (size_t)m->orig_h : mh;
-        size_t ncount = nc ? nc : 65536;
+        size_t ncount = nc > 1 ? nc : 65536;
         memset(counts, 0, ncount * sizeof *counts);
         st = image_header(b, k, names, info);
         if (st == MDK_OK) st = mdki_buf_addf(b, ", \"mask\": {\"encoding\": \"rle\", \"size\": [%zu, %zu], \"runs\": [", oh, ow);
@@ -309,7 +309,10 @@ static mdk_status segment(const mdk_spec *s, const mdk_tensor *t, const mdk_prep
                 size_t mx = fx < 0 ? 0 : (size_t)fx >= mw ? mw - 1 : (size_t)fx;
                 size_t my = fy < 0 ? 0 : (size_t)fy >= mh ? mh - 1 : (size_t)fy;
                 long cls = 0;
-                if (nc) {
+                if (nc == 1) { /* one probability map: foreground where it reaches the threshold */
+                    double v = mdk_tensor_get_f64(t, (k * mh + my) * mw + mx);
+                    cls = v >= (s->post.threshold > 0 ? s->post.threshold : 0.5);
+                } else if (nc) {
                     double best = -INFINITY;
                     for (size_t c = 0; c < nc; c++) {
                         double v = mdk_tensor_get_f64(t, ((k * nc + c) * mh + my) * mw + mx);

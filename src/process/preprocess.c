@@ -88,10 +88,10 @@ static mdk_status place(work *wk, int w, int h, int left, int top, uint8_t fill)
     return MDK_OK;
 }
 
-/* cv2.cvtColor's 8-bit luma: (R*4899 + G*9617 + B*1868 + 8192) >> 14. */
+/* cv2.cvtColor's 8-bit luma (0.299 R + 0.587 G + 0.114 B in 15-bit fixed point, rounded). */
 static uint8_t luma(uint8_t r, uint8_t g, uint8_t b)
 {
-    return (uint8_t)((r * 4899 + g * 9617 + b * 1868 + 8192) >> 14);
+    return (uint8_t)((r * 9798 + g * 19235 + b * 3735 + (1 << 14)) >> 15);
 }
 
 static mdk_status to_color(work *wk, mdki_color color)

@@ -7,6 +7,8 @@ import unittest
 
 MDK = os.environ.get("MDK_BIN", "build/mdk")
 TENSORCONV = os.environ.get("MDK_TENSORCONV", "build/tests/tensorconv")
+RESIZETOOL = os.environ.get("MDK_RESIZETOOL", "build/tests/resizetool")
+NMSTOOL = os.environ.get("MDK_NMSTOOL", "build/tests/nmstool")
 CACHE = os.environ.get("MDK_CACHE") or os.path.join(
     os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "mdk")
 MODELS = os.path.join(CACHE, "models")
