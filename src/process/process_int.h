@@ -84,7 +84,10 @@ struct mdk_prep_info {
     mdki_prep_map *maps;
 };
 
-/* Encodes the image's spatial size as the model input size the spec produces for it. */
 mdk_status mdki_prep_info_new(size_t n, mdk_prep_info **out);
+
+/* Parses a spec held in memory; `path` names it in messages and gives the directory relative files are
+ * resolved against. */
+mdk_status mdki_spec_parse(const char *data, size_t len, const char *path, mdk_spec **out);
 
 #endif

@@ -427,37 +427,43 @@ static mdk_status parse_spec(mdk_spec *s, const mdki_ydoc *doc)
     return st;
 }
 
-mdk_status mdk_spec_read(const char *path, mdk_spec **out)
+mdk_status mdki_spec_parse(const char *data, size_t len, const char *path, mdk_spec **out)
 {
-    if (!path || !out) return mdki_fail(MDK_ERR_INVALID_ARGUMENT, "mdk_spec_read: NULL argument");
     mdk_spec *s = mdki_calloc(1, sizeof *s);
     if (!s) return MDK_ERR_NO_MEMORY;
-    struct stat sb;
-    int is_dir = stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
-    size_t n = strlen(path) + 16;
     mdk_status st = MDK_OK;
-    char *data = NULL;
     mdki_ydoc *doc = NULL;
-    if (!(s->path = mdki_malloc(n))) st = MDK_ERR_NO_MEMORY;
-    if (st == MDK_OK) {
-        snprintf(s->path, n, is_dir ? "%s/mdk.yaml" : "%s", path);
-        const char *slash = strrchr(s->path, '/');
-        s->dir = slash ? mdki_strndup(s->path, (size_t)(slash - s->path)) : mdki_strdup(".");
-        if (!s->dir) st = MDK_ERR_NO_MEMORY;
-    }
-    size_t len = 0;
-    if (st == MDK_OK) st = mdki_read_file(s->path, MDKI_YAML_MAX_BYTES, "spec", &data, &len);
+    const char *slash = strrchr(path, '/');
+    if (!(s->path = mdki_strdup(path))) st = MDK_ERR_NO_MEMORY;
+    if (st == MDK_OK && !(s->dir = slash ? mdki_strndup(path, (size_t)(slash - path)) : mdki_strdup(".")))
+        st = MDK_ERR_NO_MEMORY;
     if (st == MDK_OK) st = mdki_yaml_parse(data, len, s->path, &doc);
     if (st == MDK_OK) st = parse_spec(s, doc);
     if (st == MDK_OK && !s->name && !(s->name = mdki_strdup("model"))) st = MDK_ERR_NO_MEMORY;
     mdki_yaml_free(doc);
-    mdki_free(data);
     if (st != MDK_OK) {
         mdk_spec_free(s);
         return st;
     }
     *out = s;
     return MDK_OK;
+}
+
+mdk_status mdk_spec_read(const char *path, mdk_spec **out)
+{
+    if (!path || !out) return mdki_fail(MDK_ERR_INVALID_ARGUMENT, "mdk_spec_read: NULL argument");
+    struct stat sb;
+    int is_dir = stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
+    size_t n = strlen(path) + 16;
+    char *file = mdki_malloc(n), *data = NULL;
+    if (!file) return MDK_ERR_NO_MEMORY;
+    snprintf(file, n, is_dir ? "%s/mdk.yaml" : "%s", path);
+    size_t len = 0;
+    mdk_status st = mdki_read_file(file, MDKI_YAML_MAX_BYTES, "spec", &data, &len);
+    if (st == MDK_OK) st = mdki_spec_parse(data, len, file, out);
+    mdki_free(data);
+    mdki_free(file);
+    return st;
 }
 
 const char *mdk_spec_name(const mdk_spec *s) { return s->name; }

@@ -60,3 +60,21 @@ g = helper.make_graph([helper.make_node("Mul", ["x", "w"], ["m"]),
 m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
 helper.set_model_props(m, {"k": "v"})
 put("fuzz_graph", "model.onnx", m.SerializeToString())
+
+import cv2  # noqa: E402
+from skimage import data as skdata  # noqa: E402
+
+small = cv2.resize(skdata.astronaut(), (64, 48))
+put("fuzz_image", "rgb.jpg", cv2.imencode(".jpg", small)[1].tobytes())
+put("fuzz_image", "gray.jpg", cv2.imencode(".jpg", small[..., 0])[1].tobytes())
+put("fuzz_image", "prog.jpg", cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_PROGRESSIVE, 1])[1].tobytes())
+put("fuzz_image", "rgb.png", cv2.imencode(".png", small)[1].tobytes())
+put("fuzz_image", "rgba.png", cv2.imencode(".png", cv2.cvtColor(small, cv2.COLOR_RGB2RGBA))[1].tobytes())
+put("fuzz_image", "gray16.png", cv2.imencode(".png", small[..., 0].astype(np.uint16) * 257)[1].tobytes())
+examples = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "docs", "examples")
+for name in os.listdir(examples):
+    with open(os.path.join(examples, name, "mdk.yaml"), "rb") as f:
+        put("fuzz_spec", name + ".yaml", f.read())
+put("fuzz_spec", "seg.yaml", b"name: s\nmodel: m.onnx\nlabels: [a, b]\npreprocess:\n  steps:\n    - resize: {shorter_side: 8}\n"
+    b"    - center_crop: {width: 4, height: 4}\n    - color: GRAY\n  dtype: uint8\n  layout: NHWC\n"
+    b"postprocess: {type: segmentation, threshold: 0.5}\n")
