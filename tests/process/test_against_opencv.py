@@ -61,7 +61,11 @@ class AgainstOpenCV(mdktest.TestCase):
 
     def test_decoding_matches_imread(self):
         spec = self.spec(["color: BGR"], dtype="uint8", layout="NHWC")
-        for f in self.files:
+        prog = self.path("progressive.jpg")
+        cv2.imwrite(prog, photos()["coffee"], [cv2.IMWRITE_JPEG_PROGRESSIVE, 1])
+        gray = self.path("gray.jpg")
+        cv2.imwrite(gray, photos()["camera"])
+        for f in self.files + [prog, gray]:
             with self.subTest(image=os.path.basename(f)):
                 got = self.preprocess(spec, f)[0]
                 np.testing.assert_array_equal(got, cv2.imread(f, cv2.IMREAD_COLOR))
@@ -168,13 +172,17 @@ class AgainstOpenCV(mdktest.TestCase):
             "rgb16.png": photos()["coffee"].astype(np.uint16) * 256 + 200,
             "rgba.png": rgba,
             "graya.png": None,
+            "palette.png": None,
         }
         spec = self.spec(["color: BGR"], "uint8", "NHWC")
         for name, img in variants.items():
             p = self.path(name)
-            if img is None:  # gray + alpha through PIL (OpenCV writes no such PNG)
+            if img is None:  # gray + alpha and palette PNGs through PIL (OpenCV writes neither)
                 from PIL import Image
-                Image.fromarray(np.stack([skdata.camera(), skdata.camera()[::-1]], -1), "LA").save(p)
+                if name == "graya.png":
+                    Image.fromarray(np.stack([skdata.camera(), skdata.camera()[::-1]], -1), "LA").save(p)
+                else:
+                    Image.fromarray(skdata.chelsea()).convert("P", palette=Image.ADAPTIVE, colors=64).save(p)
             else:
                 cv2.imwrite(p, img)
             with self.subTest(png=name):
