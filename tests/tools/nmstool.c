@@ -21,9 +21,17 @@ int main(int argc, char **argv)
     }
     size_t n = s->count;
     size_t *keep = malloc((n ? n : 1) * sizeof *keep);
-    size_t k = mdki_nms(b->data, s->data, c ? c->data : NULL, n, strtod(argv[3], NULL), n, keep);
+    size_t k = keep ? mdki_nms(b->data, s->data, c ? c->data : NULL, n, strtod(argv[3], NULL), n, keep) : (size_t)-1;
     int64_t shape[1] = {(int64_t)k};
-    if (!keep || k == (size_t)-1 || mdk_tensor_new(MDK_DTYPE_INT64, 1, shape, &out) != MDK_OK) return 1;
-    for (size_t i = 0; i < k; i++) ((int64_t *)out->data)[i] = (int64_t)keep[i];
-    return mdk_tensor_write(out, argv[4]) == MDK_OK ? 0 : 1;
+    int rc = 1;
+    if (k != (size_t)-1 && mdk_tensor_new(MDK_DTYPE_INT64, 1, shape, &out) == MDK_OK) {
+        for (size_t i = 0; i < k; i++) ((int64_t *)out->data)[i] = (int64_t)keep[i];
+        rc = mdk_tensor_write(out, argv[4]) == MDK_OK ? 0 : 1;
+        mdk_tensor_free(out);
+    }
+    free(keep);
+    mdk_tensor_free(b);
+    mdk_tensor_free(s);
+    mdk_tensor_free(c);
+    return rc;
 }

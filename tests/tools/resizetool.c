@@ -12,7 +12,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: resizetool IN.npy OUT.npy WIDTH HEIGHT INTERP\n");
         return 2;
     }
-    mdk_tensor *in, *out;
+    mdk_tensor *in = NULL, *out = NULL;
     if (mdk_tensor_read(argv[1], MDK_DTYPE_UNDEFINED, &in) != MDK_OK) goto fail;
     int dw = atoi(argv[3]), dh = atoi(argv[4]);
     int cn = in->ndim == 3 ? (int)in->shape[2] : 1;
@@ -22,8 +22,12 @@ int main(int argc, char **argv)
         MDK_OK)
         goto fail;
     if (mdk_tensor_write(out, argv[2]) != MDK_OK) goto fail;
+    mdk_tensor_free(in);
+    mdk_tensor_free(out);
     return 0;
 fail:
     fprintf(stderr, "resizetool: %s\n", mdk_errmsg());
+    mdk_tensor_free(in);
+    mdk_tensor_free(out);
     return 1;
 }
