@@ -40,10 +40,9 @@ MDK_API mdk_status mdk_preprocess(const mdk_spec *spec, mdk_image *const *images
  * size the spec's first resize step allows. */
 MDK_API void mdk_spec_decode_options(const mdk_spec *spec, int fast, mdk_decode_options *opts);
 
-/* Reads and preprocesses image files. `fast` enables the JPEG reduced-scale decoding path (see
- * mdk_decode_options; changes results). */
-MDK_API mdk_status mdk_preprocess_files(const mdk_spec *spec, const char *const *paths, size_t n, int fast,
-                                        mdk_tensor **out, mdk_prep_info **info);
+/* Reads and preprocesses image files, decoded with `opts` (NULL: mdk_spec_decode_options(spec, 0, ...)). */
+MDK_API mdk_status mdk_preprocess_files(const mdk_spec *spec, const char *const *paths, size_t n,
+                                        const mdk_decode_options *opts, mdk_tensor **out, mdk_prep_info **info);
 
 /* Runs the spec's postprocessing on a model's outputs for the batch described by `info` (NULL: no
  * mapping back to original images) and returns a new NUL-terminated JSON document (free with free()).
@@ -62,9 +61,11 @@ MDK_API const mdk_spec *mdk_pipeline_spec(const mdk_pipeline *p);
 MDK_API mdk_model *mdk_pipeline_model(const mdk_pipeline *p);
 
 /* Preprocesses the images as one batch, runs the model and postprocesses: `*json` as mdk_postprocess.
+ * The model's other inputs, if any, are `n_extra` named tensors in `extra`, passed through unchanged.
  * When `outputs` is not NULL, the raw output tensors are handed over too (mdk_tensors_free). */
 MDK_API mdk_status mdk_pipeline_run(mdk_pipeline *p, mdk_image *const *images, size_t n, const char *const *names,
-                                    char **json, mdk_tensor ***outputs, size_t *n_outputs);
+                                    mdk_tensor *const *extra, size_t n_extra, char **json, mdk_tensor ***outputs,
+                                    size_t *n_outputs);
 
 #ifdef __cplusplus
 }

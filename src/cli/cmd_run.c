@@ -11,12 +11,14 @@ static void help(void)
 {
     printf("usage: mdk run MODEL --input NAME=FILE ... [--dim DIM=VALUE ...] [--output-dir DIR] [--threads N]\n"
            "               [--seed S] [--json]\n"
-           "       mdk run SPEC --image FILE ... [--fast] [--output-dir DIR] [--threads N]\n\n"
+           "       mdk run SPEC --image FILE ... [--input NAME=FILE ...] [--fast] [--max-pixels N] [--output-dir DIR]\n\n"
            "Runs one inference on ONNX Runtime. With --image, SPEC is an mdk.yaml or a bundle directory: the images\n"
            "go through its preprocessing, its model and its postprocessing, and the result is printed as JSON\n"
            "(schema in docs/processing.md).\n\n"
-           "  --image FILE         a JPEG or PNG image; several make one batch\n"
+           "  --image FILE         a JPEG or PNG image; several make one batch. The model's other inputs, if any,\n"
+           "                       come unchanged from --input NAME=FILE\n"
            "  --fast               reduced-scale JPEG decoding (see mdk preprocess --help)\n"
+           "  --max-pixels N       refuse images above N pixels (default 100000000)\n"
            "  --input NAME=FILE    feed input NAME from FILE: .npy, .pb (ONNX TensorProto, or SequenceProto /\n"
            "                       OptionalProto for such inputs) or .json; NAME= may be left out when the model\n"
            "                       has one input\n"
@@ -144,12 +146,59 @@ static void safe_name(const char *in, char *out, size_t size)
 
 static int write_outputs(mdk_tensor **outs, size_t n_outs, const char *out_dir, int quiet);
 
+/* What --input, --dim and --seed ask for. */
+typedef struct feed_args {
+    const char **inputs;
+    size_t n_inputs;
+    const dim_arg *dims;
+    size_t n_dims;
+    unsigned long long seed;
+} feed_args;
+
+/* Reads or generates each --input as a named tensor for model `m`. */
+static int read_feeds(const mdk_model *m, const feed_args *a, mdk_tensor **feeds)
+{
+    for (size_t i = 0; i < a->n_inputs; i++) {
+        const char *eq = strchr(a->inputs[i], '=');
+        char name[1024];
+        const char *file;
+        if (eq) {
+            snprintf(name, sizeof name, "%.*s", (int)(eq - a->inputs[i]), a->inputs[i]);
+            file = eq + 1;
+        } else if (mdk_model_input_count(m) == 1) {
+            snprintf(name, sizeof name, "%s", mdk_model_input(m, 0)->name);
+            file = a->inputs[i];
+        } else {
+            return cli_usage_error("run", "--input '%s' needs NAME=FILE: the model has %zu inputs", a->inputs[i],
+                                   mdk_model_input_count(m));
+        }
+        int idx = mdk_model_input_index(m, name);
+        if (idx < 0) {
+            char list[1024] = "";
+            size_t used = 0;
+            for (size_t k = 0; k < mdk_model_input_count(m) && used < sizeof list; k++)
+                used += (size_t)snprintf(list + used, sizeof list - used, "%s%s", k ? ", " : "", mdk_model_input(m, k)->name);
+            return cli_error("run", "unknown input '%s'; the model's inputs are: %s", name, list);
+        }
+        if (strcmp(file, "random") == 0) {
+            int rc = make_random(m, idx, a->dims, a->n_dims, a->seed, &feeds[i]);
+            if (rc) return rc;
+            continue;
+        }
+        mdk_status st = mdk_value_read(file, mdk_model_input(m, idx)->kind, mdk_model_input(m, idx)->dtype, &feeds[i]);
+        if (st == MDK_OK) st = mdk_tensor_set_name(feeds[i], name);
+        if (st != MDK_OK) return cli_error("run", "input '%s': %s", name, mdk_errmsg());
+    }
+    return 0;
+}
+
 /* The spec's whole pipeline on image files; prints the postprocessed JSON. */
 static int run_images(const char *spec_path, const mdk_options *opts, const char *const *paths, size_t n, int fast,
-                      const char *out_dir)
+                      unsigned long long max_pixels, const feed_args *fa, const char *out_dir)
 {
     mdk_pipeline *p = NULL;
     mdk_image **imgs = calloc(n, sizeof *imgs);
+    mdk_tensor *extra[MAX_ARGS] = {0};
     mdk_tensor **outs = NULL;
     size_t n_outs = 0;
     char *json = NULL;
@@ -157,15 +206,21 @@ static int run_images(const char *spec_path, const mdk_options *opts, const char
     if (!imgs) return cli_error("run", "out of memory");
     mdk_status st = mdk_pipeline_open(spec_path, opts, &p);
     mdk_decode_options dec;
-    if (st == MDK_OK) mdk_spec_decode_options(mdk_pipeline_spec(p), fast, &dec);
-    for (size_t i = 0; i < n && st == MDK_OK; i++) st = mdk_image_read(paths[i], &dec, &imgs[i]);
-    if (st == MDK_OK) st = mdk_pipeline_run(p, imgs, n, paths, &json, out_dir ? &outs : NULL, &n_outs);
+    if (st == MDK_OK) {
+        mdk_spec_decode_options(mdk_pipeline_spec(p), fast, &dec);
+        if (max_pixels) dec.max_pixels = max_pixels;
+        rc = read_feeds(mdk_pipeline_model(p), fa, extra);
+    }
+    for (size_t i = 0; i < n && st == MDK_OK && !rc; i++) st = mdk_image_read(paths[i], &dec, &imgs[i]);
+    if (st == MDK_OK && !rc)
+        st = mdk_pipeline_run(p, imgs, n, paths, extra, fa->n_inputs, &json, out_dir ? &outs : NULL, &n_outs);
     if (st != MDK_OK) rc = cli_lib_error("run", st);
     if (!rc && out_dir) rc = write_outputs(outs, n_outs, out_dir, 1);
     if (!rc) fputs(json, stdout);
     free(json);
     mdk_tensors_free(outs, n_outs);
     for (size_t i = 0; i < n; i++) mdk_image_free(imgs[i]);
+    for (size_t i = 0; i < fa->n_inputs; i++) mdk_tensor_free(extra[i]);
     free(imgs);
     mdk_pipeline_close(p);
     return rc;
@@ -195,7 +250,7 @@ int cmd_run(int argc, char **argv)
     size_t n_inputs = 0, n_dims = 0;
     const char *images[MAX_ARGS];
     size_t n_images = 0;
-    long long threads = 0, seed = 0;
+    long long threads = 0, seed = 0, max_pixels = 0;
     int json = 0, fast = 0;
     for (int i = 1; i < argc; i++) {
         const char *v = NULL;
@@ -214,6 +269,9 @@ int cmd_run(int argc, char **argv)
             images[n_images++] = v;
         } else if (strcmp(argv[i], "--fast") == 0) {
             fast = 1;
+        } else if ((r = cli_opt_value(argc, argv, &i, "--max-pixels", &v))) {
+            if (r < 0 || cli_parse_i64(v, 1, INT64_MAX, &max_pixels) != 0)
+                return cli_usage_error("run", "--max-pixels needs a number >= 1");
         } else if ((r = cli_opt_value(argc, argv, &i, "--dim", &v))) {
             const char *eq = r > 0 ? strrchr(v, '=') : NULL;
             long long val;
@@ -242,10 +300,8 @@ int cmd_run(int argc, char **argv)
     mdk_options opts;
     mdk_options_init(&opts);
     opts.intra_op_threads = (int)threads;
-    if (n_images) {
-        if (n_inputs) return cli_usage_error("run", "give --image or --input, not both");
-        return run_images(model_path, &opts, images, n_images, fast, out_dir);
-    }
+    feed_args fa = {inputs, n_inputs, dims, n_dims, (unsigned long long)seed};
+    if (n_images) return run_images(model_path, &opts, images, n_images, fast, (unsigned long long)max_pixels, &fa, out_dir);
     mdk_model *m = NULL;
     mdk_tensor *feeds[MAX_ARGS] = {0};
     mdk_tensor **outs = NULL;
@@ -256,41 +312,7 @@ int cmd_run(int argc, char **argv)
         rc = cli_lib_error("run", st);
         goto done;
     }
-    for (size_t i = 0; i < n_inputs; i++) {
-        const char *eq = strchr(inputs[i], '=');
-        char name[1024];
-        const char *file;
-        if (eq) {
-            snprintf(name, sizeof name, "%.*s", (int)(eq - inputs[i]), inputs[i]);
-            file = eq + 1;
-        } else if (mdk_model_input_count(m) == 1) {
-            snprintf(name, sizeof name, "%s", mdk_model_input(m, 0)->name);
-            file = inputs[i];
-        } else {
-            rc = cli_usage_error("run", "--input '%s' needs NAME=FILE: the model has %zu inputs", inputs[i],
-                                 mdk_model_input_count(m));
-            goto done;
-        }
-        int idx = mdk_model_input_index(m, name);
-        if (idx < 0) {
-            char list[1024] = "";
-            size_t used = 0;
-            for (size_t k = 0; k < mdk_model_input_count(m) && used < sizeof list; k++)
-                used += (size_t)snprintf(list + used, sizeof list - used, "%s%s", k ? ", " : "", mdk_model_input(m, k)->name);
-            rc = cli_error("run", "unknown input '%s'; the model's inputs are: %s", name, list);
-            goto done;
-        }
-        if (strcmp(file, "random") == 0) {
-            if ((rc = make_random(m, idx, dims, n_dims, (unsigned long long)seed, &feeds[i])) != 0) goto done;
-            continue;
-        }
-        st = mdk_value_read(file, mdk_model_input(m, idx)->kind, mdk_model_input(m, idx)->dtype, &feeds[i]);
-        if (st == MDK_OK) st = mdk_tensor_set_name(feeds[i], name);
-        if (st != MDK_OK) {
-            rc = cli_error("run", "input '%s': %s", name, mdk_errmsg());
-            goto done;
-        }
-    }
+    if ((rc = read_feeds(m, &fa, feeds)) != 0) goto done;
     st = mdk_model_run(m, feeds, n_inputs, &outs, &n_outs);
     if (st != MDK_OK) {
         rc = cli_lib_error("run", st);

@@ -57,19 +57,21 @@ mdk_status mdk_pipeline_open(const char *path, const mdk_options *opts, mdk_pipe
 const mdk_spec *mdk_pipeline_spec(const mdk_pipeline *p) { return p->spec; }
 mdk_model *mdk_pipeline_model(const mdk_pipeline *p) { return p->model; }
 
-mdk_status mdk_pipeline_run(mdk_pipeline *p, mdk_image *const *images, size_t n, const char *const *names, char **json,
-                            mdk_tensor ***outputs, size_t *n_outputs)
+mdk_status mdk_pipeline_run(mdk_pipeline *p, mdk_image *const *images, size_t n, const char *const *names,
+                            mdk_tensor *const *extra, size_t n_extra, char **json, mdk_tensor ***outputs, size_t *n_outputs)
 {
-    if (!p || !json) return mdki_fail(MDK_ERR_INVALID_ARGUMENT, "mdk_pipeline_run: NULL argument");
-    if (mdk_model_input_count(p->model) != 1)
-        return mdki_fail(MDK_ERR_UNSUPPORTED, "the pipeline feeds models with one input; this one has %zu",
-                         mdk_model_input_count(p->model));
-    mdk_tensor *x = NULL, **outs = NULL;
+    if (!p || !json || (n_extra && !extra)) return mdki_fail(MDK_ERR_INVALID_ARGUMENT, "mdk_pipeline_run: NULL argument");
+    if (n_extra >= 255) return mdki_fail(MDK_ERR_INVALID_ARGUMENT, "too many extra inputs");
+    mdk_tensor *x = NULL, **outs = NULL, *feeds[256];
     mdk_prep_info *info = NULL;
     size_t n_outs = 0;
     mdk_status st = mdk_preprocess(p->spec, images, n, &x, &info);
     if (st == MDK_OK) st = mdk_tensor_set_name(x, mdk_model_input(p->model, (size_t)p->input)->name);
-    if (st == MDK_OK) st = mdk_model_run(p->model, &x, 1, &outs, &n_outs);
+    if (st == MDK_OK) {
+        feeds[0] = x;
+        for (size_t i = 0; i < n_extra; i++) feeds[i + 1] = extra[i];
+        st = mdk_model_run(p->model, feeds, n_extra + 1, &outs, &n_outs);
+    }
     if (st == MDK_OK) st = mdk_postprocess(p->spec, outs, n_outs, info, names, json);
     mdk_tensor_free(x);
     mdk_prep_info_free(info);

@@ -266,16 +266,19 @@ void mdk_spec_decode_options(const mdk_spec *spec, int fast, mdk_decode_options 
     }
 }
 
-mdk_status mdk_preprocess_files(const mdk_spec *spec, const char *const *paths, size_t n, int fast, mdk_tensor **out,
-                                mdk_prep_info **info)
+mdk_status mdk_preprocess_files(const mdk_spec *spec, const char *const *paths, size_t n, const mdk_decode_options *opts,
+                                mdk_tensor **out, mdk_prep_info **info)
 {
     if (!spec || (n && !paths) || !out) return mdki_fail(MDK_ERR_INVALID_ARGUMENT, "mdk_preprocess_files: NULL argument");
     mdk_image **imgs = mdki_calloc(n ? n : 1, sizeof *imgs);
     if (!imgs) return MDK_ERR_NO_MEMORY;
-    mdk_decode_options o;
-    mdk_spec_decode_options(spec, fast, &o);
+    mdk_decode_options def;
+    if (!opts) {
+        mdk_spec_decode_options(spec, 0, &def);
+        opts = &def;
+    }
     mdk_status st = MDK_OK;
-    for (size_t i = 0; i < n && st == MDK_OK; i++) st = mdk_image_read(paths[i], &o, &imgs[i]);
+    for (size_t i = 0; i < n && st == MDK_OK; i++) st = mdk_image_read(paths[i], opts, &imgs[i]);
     if (st == MDK_OK) st = mdk_preprocess(spec, imgs, n, out, info);
     for (size_t i = 0; i < n; i++) mdk_image_free(imgs[i]);
     mdki_free(imgs);

@@ -163,6 +163,27 @@ class Pipeline(mdktest.TestCase):
         self.assertGreater(inside, 0.15)  # DBNet marks shrunk text kernels, not whole boxes
         self.assertLess(outside, 0.01)
 
+    def test_other_inputs_pass_through(self):
+        """A model taking an image and a plain tensor: the tensor comes unchanged from --input NAME=FILE."""
+        d = self.path("two")
+        os.mkdir(d)
+        x = helper.make_tensor_value_info("images", onnx.TensorProto.FLOAT, [1, 3, 32, 32])
+        f = helper.make_tensor_value_info("factor", onnx.TensorProto.FLOAT, [1])
+        y = helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [1])
+        nodes = [helper.make_node("ReduceMean", ["images"], ["m"], keepdims=0), helper.make_node("Mul", ["m", "factor"], ["y"])]
+        onnx.save(helper.make_model(helper.make_graph(nodes, "g", [x, f], [y]), opset_imports=[helper.make_opsetid("", 13)]),
+                  os.path.join(d, "model.onnx"))
+        with open(os.path.join(d, "mdk.yaml"), "w") as fh:
+            fh.write("name: two\nmodel: model.onnx\npreprocess:\n  input: images\n  steps:\n"
+                     "    - resize: {width: 32, height: 32}\n    - scale: 1/255\npostprocess: {type: none}\n")
+        photo = self.image("p.png", cv2.cvtColor(skdata.coffee(), cv2.COLOR_RGB2BGR))
+        np.save(self.path("factor.npy"), np.array([3.0], np.float32))
+        res = self.run_json(d, "--image", photo, "--input", "factor=" + self.path("factor.npy"))
+        rc, _, err = run("preprocess", d, photo, "-o", self.path("x.npy"))
+        self.assertEqual(rc, 0, err)
+        np.testing.assert_allclose(res["outputs"][0]["data"], [np.load(self.path("x.npy")).mean() * 3], rtol=1e-5)
+        self.assertFails(["run", d, "--image", photo], ["input 'factor' is missing"])
+
     # ---- bad input ----
 
     def spec(self, text):
@@ -202,6 +223,9 @@ class Pipeline(mdktest.TestCase):
         Image.fromarray(skdata.coffee()).convert("CMYK").save(self.path("cmyk.jpg"))
         self.assertFails(["preprocess", spec, self.path("cmyk.jpg"), "-o", self.path("x.npy")], ["CMYK"])
         self.assertFails(["preprocess", spec, self.path("missing.png"), "-o", self.path("x.npy")], ["missing.png"])
+        small = self.image("small.png", skdata.camera()[:100, :100])
+        self.assertFails(["preprocess", spec, small, "-o", self.path("x.npy"), "--max-pixels", "5000"],
+                         ["small.png", "100x100 = 10000 pixels, above the limit of 5000"])
 
     def test_bad_specs(self):
         img = self.image("i.png", skdata.camera())
