@@ -8,6 +8,7 @@
 #include "process/resize.h"
 
 #define MDKI_MAX_STEPS 32
+#define MDKI_SPEC_FORMAT_VERSION 1
 #define MDKI_MAX_LABELS 1000000
 
 typedef enum mdki_step_kind {
@@ -63,11 +64,45 @@ typedef struct mdki_post {
     int class_aware;
 } mdki_post;
 
+/* A declared input or output: its name, dtype, shape with named dims, and meaning. */
+typedef struct mdki_io_decl {
+    char *name;
+    mdk_dtype dtype;       /* MDK_DTYPE_UNDEFINED when not declared */
+    int has_shape;
+    size_t ndim;
+    int64_t dims[MDK_MAX_DIMS];  /* -1 for a named (dynamic) dim */
+    char *dim_names[MDK_MAX_DIMS];
+    char *description;
+} mdki_io_decl;
+
+typedef struct mdki_change {
+    char *version, *date, *text;
+} mdki_change;
+
+/* Reads a file named by the spec (labels, test images): from disk, or from a bundle archive in memory. */
+typedef mdk_status (*mdki_file_reader)(void *ctx, const char *path, uint64_t cap, char **data, size_t *len);
+
 struct mdk_spec {
     char *path, *dir;
     char *name, *version, *model;
+    char *description, *task, *owner, *license;
+    char *variant_int8, *variant_fp16;  /* resolved paths, NULL when absent */
+    char *labels_source;                /* the labels file as named (NULL when inline or absent) */
     char **labels;
     size_t n_labels;
+    mdki_io_decl *inputs, *outputs;
+    size_t n_inputs, n_outputs;
+    int threads;                        /* runtime default, 0 = ONNX Runtime's */
+    char **providers;
+    size_t n_providers;
+    uint64_t max_batch, max_image_pixels, max_request_bytes; /* 0 = no limit declared */
+    char **test_images;                 /* resolved paths */
+    size_t n_test_images;
+    char *test_inputs, *test_expected;  /* resolved paths of .npz/.npy files, NULL when absent */
+    double rtol, atol;
+    mdki_change *changelog;
+    size_t n_changes;
+    double perf_p99_ms, perf_throughput; /* 0 when not declared */
     mdki_prep pre;
     mdki_post post;
 };
@@ -87,7 +122,12 @@ struct mdk_prep_info {
 mdk_status mdki_prep_info_new(size_t n, mdk_prep_info **out);
 
 /* Parses a spec held in memory; `path` names it in messages and gives the directory relative files are
- * resolved against. */
-mdk_status mdki_spec_parse(const char *data, size_t len, const char *path, mdk_spec **out);
+ * resolved against; `reader` (NULL: the disk) reads the files it names. */
+mdk_status mdki_spec_parse(const char *data, size_t len, const char *path, mdki_file_reader reader, void *reader_ctx,
+                           mdk_spec **out);
+
+/* The spec as canonical YAML (what a bundle's mdk.yaml holds): paths rewritten by `rename` (NULL: kept). */
+mdk_status mdki_spec_emit(const mdk_spec *s, const char *model_path, const char *labels_path, const char *int8_path,
+                          const char *fp16_path, const char *const *test_images, mdki_buf *out);
 
 #endif

@@ -9,6 +9,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     mdk_spec *s = NULL;
-    if (mdki_spec_parse((const char *)data, size, "/nonexistent-mdk-fuzz/mdk.yaml", &s) == MDK_OK) mdk_spec_free(s);
+    if (mdki_spec_parse((const char *)data, size, "/nonexistent-mdk-fuzz/mdk.yaml", NULL, NULL, &s) == MDK_OK) mdk_spec_free(s);
     return 0;
 }

@@ -1,5 +1,6 @@
-/* spec.c: reading and validating mdk.yaml: name, version, model, labels and the preprocess and postprocess
- * sections. Every error names the file, line, column and field path. */
+/* spec.c: reading, validating and writing mdk.yaml, the one source of truth of a model's delivery: identity,
+ * model and variants, interface, labels, pre/postprocessing, runtime defaults, limits, test cases, changelog
+ * and performance targets. Every error names the file, line, column and field path. */
 #include <errno.h>
 #include <stdarg.h>
 #include <math.h>
@@ -13,6 +14,8 @@
 
 typedef struct ctx {
     const char *file;
+    mdki_file_reader reader;
+    void *reader_ctx;
 } ctx;
 
 static mdk_status bad(const ctx *c, const mdki_ynode *n, const char *field, const char *fmt, ...) MDKI_PRINTF(4, 5);
@@ -369,8 +372,11 @@ static mdk_status read_labels(const ctx *c, const mdki_ynode *n, mdk_spec *s)
     if (n->type != MDKI_Y_SCALAR) return bad(c, n, "labels", "expected a file name or a list of labels");
     char *path = join_dir(s->dir, n->scalar), *data = NULL;
     size_t len;
-    if (!path) return MDK_ERR_NO_MEMORY;
-    st = mdki_read_file(path, 64u << 20, "labels file", &data, &len);
+    if (!path || !(s->labels_source = mdki_strdup(n->scalar))) {
+        mdki_free(path);
+        return MDK_ERR_NO_MEMORY;
+    }
+    st = c->reader(c->reader_ctx, path, 64u << 20, &data, &len);
     mdki_free(path);
     if (st != MDK_OK) return mdki_fail_prefix(st, "%s:%d:%d: labels", c->file, n->line, n->col);
     size_t lines = 0;
@@ -399,6 +405,35 @@ void mdk_spec_free(mdk_spec *s)
     mdki_free(s->model);
     for (size_t i = 0; i < s->n_labels; i++) mdki_free(s->labels[i]);
     mdki_free(s->labels);
+    mdki_free(s->description);
+    mdki_free(s->task);
+    mdki_free(s->owner);
+    mdki_free(s->license);
+    mdki_free(s->variant_int8);
+    mdki_free(s->variant_fp16);
+    mdki_free(s->labels_source);
+    for (int k = 0; k < 2; k++) {
+        mdki_io_decl *d = k ? s->outputs : s->inputs;
+        size_t n = k ? s->n_outputs : s->n_inputs;
+        for (size_t i = 0; d && i < n; i++) {
+            mdki_free(d[i].name);
+            mdki_free(d[i].description);
+            for (size_t j = 0; j < d[i].ndim; j++) mdki_free(d[i].dim_names[j]);
+        }
+        mdki_free(d);
+    }
+    for (size_t i = 0; i < s->n_providers; i++) mdki_free(s->providers[i]);
+    mdki_free(s->providers);
+    for (size_t i = 0; i < s->n_test_images; i++) mdki_free(s->test_images[i]);
+    mdki_free(s->test_images);
+    mdki_free(s->test_inputs);
+    mdki_free(s->test_expected);
+    for (size_t i = 0; i < s->n_changes; i++) {
+        mdki_free(s->changelog[i].version);
+        mdki_free(s->changelog[i].date);
+        mdki_free(s->changelog[i].text);
+    }
+    mdki_free(s->changelog);
     mdki_free(s->pre.input);
     mdki_free(s->post.output);
     mdki_free(s->post.boxes_output);
@@ -406,28 +441,232 @@ void mdk_spec_free(mdk_spec *s)
     mdki_free(s);
 }
 
-static mdk_status parse_spec(mdk_spec *s, const mdki_ydoc *doc)
+static mdk_status get_path(const ctx *c, const mdk_spec *s, const mdki_ynode *n, const char *field, char **out)
 {
-    ctx c = {s->path};
-    const mdki_ynode *root = doc->root;
-    if (!root) return mdki_fail(MDK_ERR_FORMAT, "%s: empty spec, expected a mapping with name, model, preprocess, ...", s->path);
-    mdk_status st = need_map(&c, root, "spec");
-    static const char *const keys[] = {"name", "version", "model", "labels", "preprocess", "postprocess", NULL};
-    if (st == MDK_OK) st = check_keys(&c, root, "spec", keys);
-    const mdki_ynode *v;
-    if (st == MDK_OK && (v = mdki_ymap_get(root, "name"))) st = get_string(&c, v, "name", &s->name);
-    if (st == MDK_OK && (v = mdki_ymap_get(root, "version"))) st = get_string(&c, v, "version", &s->version);
-    if (st == MDK_OK && (v = mdki_ymap_get(root, "model"))) {
-        if (v->type != MDKI_Y_SCALAR) st = bad(&c, v, "model", "expected a file name");
-        else if (!(s->model = join_dir(s->dir, v->scalar))) st = MDK_ERR_NO_MEMORY;
+    if (n->type != MDKI_Y_SCALAR || !*n->scalar) return bad(c, n, field, "expected a file name");
+    char *p = join_dir(s->dir, n->scalar);
+    if (!p) return MDK_ERR_NO_MEMORY;
+    mdki_free(*out);
+    *out = p;
+    return MDK_OK;
+}
+
+/* "1.2.3", with optional -prerelease and +build parts, as semver.org defines. */
+static int is_semver(const char *v)
+{
+    for (int part = 0; part < 3; part++) {
+        if (!(*v >= '0' && *v <= '9') || (v[0] == '0' && v[1] >= '0' && v[1] <= '9')) return 0;
+        while (*v >= '0' && *v <= '9') v++;
+        if (part < 2 && *v++ != '.') return 0;
     }
-    if (st == MDK_OK && (v = mdki_ymap_get(root, "labels"))) st = read_labels(&c, v, s);
-    if (st == MDK_OK && (v = mdki_ymap_get(root, "preprocess"))) st = parse_preprocess(&c, v, &s->pre);
-    if (st == MDK_OK && (v = mdki_ymap_get(root, "postprocess"))) st = parse_postprocess(&c, v, &s->post);
+    if (*v == '-' || *v == '+') {
+        for (v++; *v; v++)
+            if (!((*v >= '0' && *v <= '9') || (*v >= 'a' && *v <= 'z') || (*v >= 'A' && *v <= 'Z') || *v == '.' ||
+                  *v == '-' || *v == '+'))
+                return 0;
+        return 1;
+    }
+    return *v == '\0';
+}
+
+static mdk_status parse_io(const ctx *c, const mdki_ynode *n, const char *field, mdki_io_decl **out, size_t *count)
+{
+    if (n->type != MDKI_Y_SEQ) return bad(c, n, field, "expected a list of {name, dtype, shape, description}");
+    if (n->n > 256) return bad(c, n, field, "more than 256 entries");
+    mdki_io_decl *d = mdki_calloc(n->n ? n->n : 1, sizeof *d);
+    if (!d) return MDK_ERR_NO_MEMORY;
+    *out = d;
+    mdk_status st = MDK_OK;
+    for (size_t i = 0; i < n->n && st == MDK_OK; i++, (*count)++) {
+        const mdki_ynode *e = n->items[i], *v;
+        char f[64];
+        snprintf(f, sizeof f, "%s[%zu]", field, i);
+        static const char *const keys[] = {"name", "dtype", "shape", "description", NULL};
+        if ((st = need_map(c, e, f)) != MDK_OK || (st = check_keys(c, e, f, keys)) != MDK_OK) break;
+        if (!(v = mdki_ymap_get(e, "name"))) {
+            st = bad(c, e, f, "needs a name");
+            break;
+        }
+        if ((st = get_string(c, v, f, &d[i].name)) != MDK_OK) break;
+        if ((v = mdki_ymap_get(e, "dtype"))) {
+            if (v->type != MDKI_Y_SCALAR || (d[i].dtype = mdk_dtype_from_name(v->scalar)) == MDK_DTYPE_UNDEFINED) {
+                st = bad(c, v, f, "unknown dtype '%s', expected float32, float16, int64, uint8, ...",
+                         v->type == MDKI_Y_SCALAR ? v->scalar : "?");
+                break;
+            }
+        }
+        if ((v = mdki_ymap_get(e, "shape"))) {
+            if (v->type != MDKI_Y_SEQ || v->n > MDK_MAX_DIMS) {
+                st = bad(c, v, f, "shape must be a list of sizes and dim names, such as [batch, 3, 224, 224]");
+                break;
+            }
+            d[i].has_shape = 1;
+            for (size_t k = 0; k < v->n && st == MDK_OK; k++, d[i].ndim++) {
+                const mdki_ynode *dim = v->items[k];
+                char *end = NULL;
+                long long x = dim->type == MDKI_Y_SCALAR && !dim->quoted ? strtoll(dim->scalar, &end, 10) : -1;
+                if (end && !*end && *dim->scalar && x >= 0) {
+                    d[i].dims[k] = x;
+                } else if (dim->type == MDKI_Y_SCALAR && *dim->scalar) {
+                    d[i].dims[k] = -1;
+                    if (!(d[i].dim_names[k] = mdki_strdup(dim->scalar))) st = MDK_ERR_NO_MEMORY;
+                } else {
+                    st = bad(c, dim, f, "a dim is a size >= 0 or a name");
+                }
+            }
+        }
+        if (st == MDK_OK && (v = mdki_ymap_get(e, "description"))) st = get_string(c, v, f, &d[i].description);
+    }
     return st;
 }
 
-mdk_status mdki_spec_parse(const char *data, size_t len, const char *path, mdk_spec **out)
+static mdk_status get_strings(const ctx *c, const mdki_ynode *n, const char *field, char ***out, size_t *count)
+{
+    if (n->type != MDKI_Y_SEQ) return bad(c, n, field, "expected a list");
+    *out = mdki_calloc(n->n ? n->n : 1, sizeof **out);
+    if (!*out) return MDK_ERR_NO_MEMORY;
+    mdk_status st = MDK_OK;
+    for (size_t i = 0; i < n->n && st == MDK_OK; i++, (*count)++) st = get_string(c, n->items[i], field, &(*out)[i]);
+    return st;
+}
+
+static mdk_status get_u64(const ctx *c, const mdki_ynode *n, const char *field, uint64_t *out)
+{
+    double v;
+    mdk_status st = get_number(c, n, field, &v);
+    if (st == MDK_OK && (v < 1 || v != floor(v) || v > 9.0e15)) st = bad(c, n, field, "expected a whole number >= 1");
+    if (st == MDK_OK) *out = (uint64_t)v;
+    return st;
+}
+
+static mdk_status parse_sections(const ctx *c, const mdki_ynode *root, mdk_spec *s)
+{
+    const mdki_ynode *v, *sub = NULL;
+    mdk_status st = MDK_OK;
+    if ((v = mdki_ymap_get(root, "description"))) st = get_string(c, v, "description", &s->description);
+    if (st == MDK_OK && (v = mdki_ymap_get(root, "task"))) {
+        static const char *const tasks[] = {"classification", "detection", "segmentation", "ocr", "custom"};
+        int t;
+        if ((st = get_enum(c, v, "task", tasks, 5, &t)) == MDK_OK) st = get_string(c, v, "task", &s->task);
+    }
+    if (st == MDK_OK && (v = mdki_ymap_get(root, "owner"))) st = get_string(c, v, "owner", &s->owner);
+    if (st == MDK_OK && (v = mdki_ymap_get(root, "license"))) st = get_string(c, v, "license", &s->license);
+    if (st == MDK_OK && (v = mdki_ymap_get(root, "variants"))) {
+        static const char *const keys[] = {"int8", "fp16", NULL};
+        if ((st = need_map(c, v, "variants")) == MDK_OK) st = check_keys(c, v, "variants", keys);
+        if (st == MDK_OK && (sub = mdki_ymap_get(v, "int8"))) st = get_path(c, s, sub, "variants.int8", &s->variant_int8);
+        if (st == MDK_OK && (sub = mdki_ymap_get(v, "fp16"))) st = get_path(c, s, sub, "variants.fp16", &s->variant_fp16);
+    }
+    if (st == MDK_OK && (v = mdki_ymap_get(root, "inputs"))) st = parse_io(c, v, "inputs", &s->inputs, &s->n_inputs);
+    if (st == MDK_OK && (v = mdki_ymap_get(root, "outputs"))) st = parse_io(c, v, "outputs", &s->outputs, &s->n_outputs);
+    if (st == MDK_OK && (v = mdki_ymap_get(root, "runtime"))) {
+        static const char *const keys[] = {"threads", "providers", NULL};
+        if ((st = need_map(c, v, "runtime")) == MDK_OK) st = check_keys(c, v, "runtime", keys);
+        if (st == MDK_OK && (sub = mdki_ymap_get(v, "threads"))) st = get_int(c, sub, "runtime.threads", 0, 1024, &s->threads);
+        if (st == MDK_OK && (sub = mdki_ymap_get(v, "providers")))
+            st = get_strings(c, sub, "runtime.providers", &s->providers, &s->n_providers);
+        for (size_t i = 0; st == MDK_OK && i < s->n_providers; i++)
+            if (strcasecmp(s->providers[i], "cpu") != 0)
+                st = bad(c, sub->items[i], "runtime.providers", "execution provider '%s' is not available in this build; "
+                         "expected cpu", s->providers[i]);
+    }
+    if (st == MDK_OK && (v = mdki_ymap_get(root, "limits"))) {
+        static const char *const keys[] = {"max_batch", "max_image_pixels", "max_request_bytes", NULL};
+        if ((st = need_map(c, v, "limits")) == MDK_OK) st = check_keys(c, v, "limits", keys);
+        if (st == MDK_OK && (sub = mdki_ymap_get(v, "max_batch"))) st = get_u64(c, sub, "limits.max_batch", &s->max_batch);
+        if (st == MDK_OK && (sub = mdki_ymap_get(v, "max_image_pixels")))
+            st = get_u64(c, sub, "limits.max_image_pixels", &s->max_image_pixels);
+        if (st == MDK_OK && (sub = mdki_ymap_get(v, "max_request_bytes")))
+            st = get_u64(c, sub, "limits.max_request_bytes", &s->max_request_bytes);
+    }
+    if (st == MDK_OK && (v = mdki_ymap_get(root, "test_cases"))) {
+        static const char *const keys[] = {"images", "inputs", "expected_outputs", "rtol", "atol", NULL};
+        if ((st = need_map(c, v, "test_cases")) == MDK_OK) st = check_keys(c, v, "test_cases", keys);
+        if (st == MDK_OK && (sub = mdki_ymap_get(v, "images"))) {
+            st = get_strings(c, sub, "test_cases.images", &s->test_images, &s->n_test_images);
+            for (size_t i = 0; st == MDK_OK && i < s->n_test_images; i++) {
+                char *p = join_dir(s->dir, s->test_images[i]);
+                if (!p) st = MDK_ERR_NO_MEMORY;
+                mdki_free(s->test_images[i]);
+                s->test_images[i] = p;
+            }
+        }
+        if (st == MDK_OK && (sub = mdki_ymap_get(v, "inputs"))) st = get_path(c, s, sub, "test_cases.inputs", &s->test_inputs);
+        if (st == MDK_OK && (sub = mdki_ymap_get(v, "expected_outputs")))
+            st = get_path(c, s, sub, "test_cases.expected_outputs", &s->test_expected);
+        if (st == MDK_OK && (sub = mdki_ymap_get(v, "rtol"))) st = get_number(c, sub, "test_cases.rtol", &s->rtol);
+        if (st == MDK_OK && (sub = mdki_ymap_get(v, "atol"))) st = get_number(c, sub, "test_cases.atol", &s->atol);
+        if (st == MDK_OK && (s->rtol < 0 || s->atol < 0)) st = bad(c, v, "test_cases", "rtol and atol must be >= 0");
+        if (st == MDK_OK && s->test_expected && !s->test_inputs)
+            st = bad(c, v, "test_cases", "expected_outputs needs inputs");
+    }
+    if (st == MDK_OK && (v = mdki_ymap_get(root, "changelog"))) {
+        if (v->type != MDKI_Y_SEQ) st = bad(c, v, "changelog", "expected a list of {version, date, changes}");
+        else if (!(s->changelog = mdki_calloc(v->n ? v->n : 1, sizeof *s->changelog))) st = MDK_ERR_NO_MEMORY;
+        for (size_t i = 0; st == MDK_OK && i < v->n; i++, s->n_changes++) {
+            const mdki_ynode *e = v->items[i];
+            static const char *const keys[] = {"version", "date", "changes", NULL};
+            if ((st = need_map(c, e, "changelog")) != MDK_OK || (st = check_keys(c, e, "changelog", keys)) != MDK_OK) break;
+            if ((sub = mdki_ymap_get(e, "version"))) st = get_string(c, sub, "changelog.version", &s->changelog[i].version);
+            if (st == MDK_OK && (sub = mdki_ymap_get(e, "date"))) st = get_string(c, sub, "changelog.date", &s->changelog[i].date);
+            if (st == MDK_OK && (sub = mdki_ymap_get(e, "changes"))) st = get_string(c, sub, "changelog.changes", &s->changelog[i].text);
+            if (st == MDK_OK && !s->changelog[i].version) st = bad(c, e, "changelog", "each entry needs a version");
+        }
+    }
+    if (st == MDK_OK && (v = mdki_ymap_get(root, "performance"))) {
+        static const char *const keys[] = {"p99_ms", "throughput", NULL};
+        if ((st = need_map(c, v, "performance")) == MDK_OK) st = check_keys(c, v, "performance", keys);
+        if (st == MDK_OK && (sub = mdki_ymap_get(v, "p99_ms"))) st = get_number(c, sub, "performance.p99_ms", &s->perf_p99_ms);
+        if (st == MDK_OK && (sub = mdki_ymap_get(v, "throughput")))
+            st = get_number(c, sub, "performance.throughput", &s->perf_throughput);
+    }
+    return st;
+}
+
+static mdk_status parse_spec(mdk_spec *s, const mdki_ydoc *doc, mdki_file_reader reader, void *reader_ctx)
+{
+    ctx c = {s->path, reader, reader_ctx};
+    const mdki_ynode *root = doc->root;
+    if (!root) return mdki_fail(MDK_ERR_FORMAT, "%s: empty spec, expected a mapping with name, model, preprocess, ...", s->path);
+    mdk_status st = need_map(&c, root, "spec");
+    static const char *const keys[] = {"format_version", "name", "version", "description", "task", "owner", "license",
+                                       "model", "variants", "inputs", "outputs", "labels", "preprocess", "postprocess",
+                                       "runtime", "limits", "test_cases", "changelog", "performance", NULL};
+    if (st == MDK_OK) st = check_keys(&c, root, "spec", keys);
+    const mdki_ynode *v;
+    if (st == MDK_OK && (v = mdki_ymap_get(root, "format_version"))) {
+        int fv;
+        if ((st = get_int(&c, v, "format_version", 1, 1000, &fv)) == MDK_OK && fv != MDKI_SPEC_FORMAT_VERSION)
+            st = bad(&c, v, "format_version", "this mdk reads spec format %d, the spec is format %d", MDKI_SPEC_FORMAT_VERSION, fv);
+    }
+    if (st == MDK_OK && (v = mdki_ymap_get(root, "name"))) {
+        st = get_string(&c, v, "name", &s->name);
+        for (const char *p = s->name; st == MDK_OK && *p; p++)
+            if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '-' ||
+                  *p == '_' || *p == '.'))
+                st = bad(&c, v, "name", "'%s' has characters outside [A-Za-z0-9._-] (it names files and URLs)", s->name);
+    }
+    if (st == MDK_OK && (v = mdki_ymap_get(root, "version"))) {
+        st = get_string(&c, v, "version", &s->version);
+        if (st == MDK_OK && !is_semver(s->version))
+            st = bad(&c, v, "version", "'%s' is not a semantic version such as 1.2.0", s->version);
+    }
+    if (st == MDK_OK && (v = mdki_ymap_get(root, "model"))) st = get_path(&c, s, v, "model", &s->model);
+    if (st == MDK_OK && (v = mdki_ymap_get(root, "labels"))) st = read_labels(&c, v, s);
+    if (st == MDK_OK && (v = mdki_ymap_get(root, "preprocess"))) st = parse_preprocess(&c, v, &s->pre);
+    if (st == MDK_OK && (v = mdki_ymap_get(root, "postprocess"))) st = parse_postprocess(&c, v, &s->post);
+    if (st == MDK_OK) st = parse_sections(&c, root, s);
+    return st;
+}
+
+static mdk_status disk_reader(void *unused, const char *path, uint64_t cap, char **data, size_t *len)
+{
+    (void)unused;
+    return mdki_read_file(path, cap, "file", data, len);
+}
+
+mdk_status mdki_spec_parse(const char *data, size_t len, const char *path, mdki_file_reader reader, void *reader_ctx,
+                           mdk_spec **out)
 {
     mdk_spec *s = mdki_calloc(1, sizeof *s);
     if (!s) return MDK_ERR_NO_MEMORY;
@@ -438,7 +677,9 @@ mdk_status mdki_spec_parse(const char *data, size_t len, const char *path, mdk_s
     if (st == MDK_OK && !(s->dir = slash ? mdki_strndup(path, (size_t)(slash - path)) : mdki_strdup(".")))
         st = MDK_ERR_NO_MEMORY;
     if (st == MDK_OK) st = mdki_yaml_parse(data, len, s->path, &doc);
-    if (st == MDK_OK) st = parse_spec(s, doc);
+    s->rtol = 1e-3;
+    s->atol = 1e-5;
+    if (st == MDK_OK) st = parse_spec(s, doc, reader ? reader : disk_reader, reader_ctx);
     if (st == MDK_OK && !s->name && !(s->name = mdki_strdup("model"))) st = MDK_ERR_NO_MEMORY;
     mdki_yaml_free(doc);
     if (st != MDK_OK) {
@@ -460,7 +701,7 @@ mdk_status mdk_spec_read(const char *path, mdk_spec **out)
     snprintf(file, n, is_dir ? "%s/mdk.yaml" : "%s", path);
     size_t len = 0;
     mdk_status st = mdki_read_file(file, MDKI_YAML_MAX_BYTES, "spec", &data, &len);
-    if (st == MDK_OK) st = mdki_spec_parse(data, len, file, out);
+    if (st == MDK_OK) st = mdki_spec_parse(data, len, file, NULL, NULL, out);
     mdki_free(data);
     mdki_free(file);
     return st;
