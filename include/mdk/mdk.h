@@ -109,5 +109,6 @@ MDK_API size_t mdk_dtype_size(mdk_dtype dtype);
 #include "mdk/cases.h"
 #include "mdk/image.h"
 #include "mdk/process.h"
+#include "mdk/bundle.h"
 
 #endif

@@ -8,7 +8,11 @@
 
 static void help(void)
 {
-    printf("usage: mdk verify MODEL --cases DIR [--rtol R] [--atol A] [--threads N] [--json]\n\n"
+    printf("usage: mdk verify BUNDLE [--threads N] [--json]\n"
+           "       mdk verify MODEL --cases DIR [--rtol R] [--atol A] [--threads N] [--json]\n\n"
+           "A BUNDLE (directory or .mdk archive) is checked for integrity first (every file against manifest.json),\n"
+           "then each of its test cases runs through the full pipeline (images through preprocessing, the model,\n"
+           "outputs against the expected ones with the bundle's tolerances).\n\n"
            "Runs the test cases in DIR and compares every output with the expected one: an element passes when\n"
            "|actual - expected| <= atol + rtol * |expected| (NaN matches NaN). Exits 1 when any case fails.\n\n"
            "DIR holds either ONNX's test layout (test_data_set_*/input_<i>.pb and output_<i>.pb), or\n"
@@ -79,6 +83,65 @@ static int check_case(const mdk_model *m, const mdk_case *c, mdk_tensor **outs, 
     return ok;
 }
 
+typedef struct report {
+    int json;
+    cJSON *cases;
+} report;
+
+static void on_case(void *ctx, const char *name, int pass, const char *detail)
+{
+    report *r = ctx;
+    if (r->json) {
+        cJSON *c = cJSON_CreateObject();
+        cJSON_AddStringToObject(c, "name", name);
+        cJSON_AddBoolToObject(c, "pass", pass);
+        if (!pass) cJSON_AddStringToObject(c, "error", detail);
+        cJSON_AddItemToArray(r->cases, c);
+    } else if (pass) {
+        printf("PASS %s\n", name);
+    } else {
+        printf("FAIL %s: %s\n", name, detail);
+    }
+}
+
+static int verify_bundle(const char *path, int threads, int json)
+{
+    mdk_bundle *b = NULL;
+    mdk_status st = mdk_bundle_open(path, &b);
+    if (st != MDK_OK) return cli_lib_error("verify", st);
+    const mdk_spec *s = mdk_bundle_spec(b);
+    if (!json)
+        printf("integrity: %zu files match manifest.json (%s)\n%s %s\n", mdk_bundle_file_count(b), mdk_bundle_digest(b),
+               mdk_spec_name(s), mdk_spec_version(s));
+    mdk_options o;
+    mdk_options_init(&o);
+    o.intra_op_threads = threads;
+    report r = {json, json ? cJSON_CreateArray() : NULL};
+    size_t passed = 0, failed = 0;
+    st = mdk_bundle_run_cases(b, &o, on_case, &r, &passed, &failed);
+    int rc = 0;
+    if (st != MDK_OK) rc = cli_lib_error("verify", st);
+    else if (json) {
+        cJSON *root = cJSON_CreateObject();
+        cJSON_AddStringToObject(root, "bundle", path);
+        cJSON_AddStringToObject(root, "digest", mdk_bundle_digest(b));
+        cJSON_AddBoolToObject(root, "integrity", 1);
+        cJSON_AddItemToObject(root, "cases", r.cases);
+        r.cases = NULL;
+        cJSON_AddNumberToObject(root, "passed", (double)passed);
+        cJSON_AddNumberToObject(root, "failed", (double)failed);
+        char *text = cJSON_Print(root);
+        if (text) puts(text);
+        free(text);
+        cJSON_Delete(root);
+    } else {
+        printf("%zu passed, %zu failed\n", passed, failed);
+    }
+    cJSON_Delete(r.cases);
+    mdk_bundle_close(b);
+    return rc ? rc : failed ? CLI_EXIT_FAIL : 0;
+}
+
 int cmd_verify(int argc, char **argv)
 {
     const char *model_path = NULL, *cases_dir = NULL;
@@ -111,7 +174,8 @@ int cmd_verify(int argc, char **argv)
         }
     }
     if (!model_path) return cli_usage_error("verify", "missing MODEL");
-    if (!cases_dir) return cli_usage_error("verify", "missing --cases DIR");
+    if (!cases_dir && mdk_path_is_bundle(model_path)) return verify_bundle(model_path, (int)threads, json);
+    if (!cases_dir) return cli_usage_error("verify", "missing --cases DIR (or give a bundle)");
 
     mdk_options opts;
     mdk_options_init(&opts);

@@ -11,7 +11,8 @@ static const struct {
     {"inspect", cmd_inspect, "inputs, outputs, opsets, operators, parameters and metadata of an ONNX model"},
     {"run", cmd_run, "one inference: tensor files, random data, or images through a spec's pipeline"},
     {"preprocess", cmd_preprocess, "a spec's preprocessing only: images to an input tensor"},
-    {"verify", cmd_verify, "run test cases and compare with expected outputs"},
+    {"pack", cmd_pack, "build a verified delivery bundle from a spec"},
+    {"verify", cmd_verify, "check a bundle's integrity and test cases, or a model against test cases"},
 };
 
 static void usage(FILE *f)

@@ -17,34 +17,34 @@ void mdk_pipeline_close(mdk_pipeline *p)
     mdki_free(p);
 }
 
-mdk_status mdk_pipeline_open(const char *path, const mdk_options *opts, mdk_pipeline **out)
+mdk_status mdki_pipeline_new(mdk_spec *spec, mdk_model *model, mdk_pipeline **out)
 {
-    if (!path || !out) return mdki_fail(MDK_ERR_INVALID_ARGUMENT, "mdk_pipeline_open: NULL argument");
     mdk_pipeline *p = mdki_calloc(1, sizeof *p);
-    if (!p) return MDK_ERR_NO_MEMORY;
-    mdk_status st = mdk_spec_read(path, &p->spec);
-    if (st == MDK_OK && !p->spec->model)
-        st = mdki_fail(MDK_ERR_NOT_FOUND, "%s names no model (expected 'model: FILE.onnx')", p->spec->path);
-    if (st == MDK_OK) st = mdk_model_open(p->spec->model, opts, &p->model);
-    if (st == MDK_OK) {
-        const char *want = p->spec->pre.input;
-        if (want) {
-            p->input = mdk_model_input_index(p->model, want);
-            if (p->input < 0) st = mdki_fail(MDK_ERR_NOT_FOUND, "%s: preprocess.input '%s' is not an input of the model",
-                                             p->spec->path, want);
-        } else if (mdk_model_input_count(p->model) != 1) {
-            st = mdki_fail(MDK_ERR_INVALID_ARGUMENT, "%s: the model has %zu inputs; name the one images feed with "
-                           "preprocess.input", p->spec->path, mdk_model_input_count(p->model));
-        }
+    if (!p) {
+        mdk_spec_free(spec);
+        mdk_model_close(model);
+        return MDK_ERR_NO_MEMORY;
     }
-    if (st == MDK_OK && p->spec->pre.present) {
-        const mdk_value_info *v = mdk_model_input(p->model, (size_t)p->input);
-        if (v->dtype != p->spec->pre.dtype)
+    p->spec = spec;
+    p->model = model;
+    mdk_status st = MDK_OK;
+    const char *want = spec->pre.input;
+    if (want) {
+        p->input = mdk_model_input_index(model, want);
+        if (p->input < 0)
+            st = mdki_fail(MDK_ERR_NOT_FOUND, "%s: preprocess.input '%s' is not an input of the model", spec->path, want);
+    } else if (spec->pre.present && mdk_model_input_count(model) != 1) {
+        st = mdki_fail(MDK_ERR_INVALID_ARGUMENT, "%s: the model has %zu inputs; name the one images feed with "
+                       "preprocess.input", spec->path, mdk_model_input_count(model));
+    }
+    if (st == MDK_OK && spec->pre.present) {
+        const mdk_value_info *v = mdk_model_input(model, (size_t)p->input);
+        if (v->dtype != spec->pre.dtype)
             st = mdki_fail(MDK_ERR_MISMATCH, "%s: preprocess produces %s but model input '%s' takes %s (set preprocess.dtype)",
-                           p->spec->path, mdk_dtype_name(p->spec->pre.dtype), v->name, mdk_dtype_name(v->dtype));
+                           spec->path, mdk_dtype_name(spec->pre.dtype), v->name, mdk_dtype_name(v->dtype));
         else if (v->has_shape && v->ndim != 4)
             st = mdki_fail(MDK_ERR_MISMATCH, "%s: preprocess produces a 4-d batch but model input '%s' has rank %zu",
-                           p->spec->path, v->name, v->ndim);
+                           spec->path, v->name, v->ndim);
     }
     if (st != MDK_OK) {
         mdk_pipeline_close(p);
@@ -52,6 +52,35 @@ mdk_status mdk_pipeline_open(const char *path, const mdk_options *opts, mdk_pipe
     }
     *out = p;
     return MDK_OK;
+}
+
+mdk_status mdk_pipeline_open(const char *path, const mdk_options *opts, mdk_pipeline **out)
+{
+    if (!path || !out) return mdki_fail(MDK_ERR_INVALID_ARGUMENT, "mdk_pipeline_open: NULL argument");
+    if (mdk_path_is_bundle(path)) {
+        mdk_bundle *b = NULL;
+        mdk_status st = mdk_bundle_open(path, &b);
+        if (st == MDK_OK) st = mdk_bundle_pipeline(b, opts, out);
+        mdk_bundle_close(b);
+        return st;
+    }
+    mdk_spec *spec = NULL;
+    mdk_model *model = NULL;
+    mdk_status st = mdk_spec_read(path, &spec);
+    if (st == MDK_OK && !spec->model)
+        st = mdki_fail(MDK_ERR_NOT_FOUND, "%s names no model (expected 'model: FILE.onnx')", spec->path);
+    mdk_options o;
+    if (st == MDK_OK) { /* the spec's runtime defaults apply unless the caller set them */
+        if (opts) o = *opts;
+        else mdk_options_init(&o);
+        if (!o.intra_op_threads) o.intra_op_threads = spec->threads;
+        st = mdk_model_open(spec->model, &o, &model);
+    }
+    if (st != MDK_OK) {
+        mdk_spec_free(spec);
+        return st;
+    }
+    return mdki_pipeline_new(spec, model, out);
 }
 
 const mdk_spec *mdk_pipeline_spec(const mdk_pipeline *p) { return p->spec; }

@@ -126,6 +126,9 @@ mdk_status mdki_prep_info_new(size_t n, mdk_prep_info **out);
 mdk_status mdki_spec_parse(const char *data, size_t len, const char *path, mdki_file_reader reader, void *reader_ctx,
                            mdk_spec **out);
 
+/* A pipeline over a parsed spec and a loaded model, both owned from now on (freed on failure too). */
+mdk_status mdki_pipeline_new(mdk_spec *spec, mdk_model *model, mdk_pipeline **out);
+
 /* The spec as canonical YAML (what a bundle's mdk.yaml holds): paths rewritten by `rename` (NULL: kept). */
 mdk_status mdki_spec_emit(const mdk_spec *s, const char *model_path, const char *labels_path, const char *int8_path,
                           const char *fp16_path, const char *const *test_images, mdki_buf *out);

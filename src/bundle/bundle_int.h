@@ -1,0 +1,37 @@
+/* bundle_int.h: the bundle's files held in memory or on disk, its manifest, and the helpers pack, open,
+ * verify and diff share. */
+#ifndef MDK_BUNDLE_INT_H
+#define MDK_BUNDLE_INT_H
+
+#include "process/process_int.h"
+
+#define MDKI_BUNDLE_FORMAT_VERSION 1
+#define MDKI_BUNDLE_MAX_FILES 10000
+#define MDKI_BUNDLE_MAX_FILE_BYTES ((uint64_t)2 << 30)
+#define MDKI_BUNDLE_MAX_BYTES ((uint64_t)8 << 30)
+
+typedef struct mdki_file {
+    char *path;       /* relative, '/'-separated */
+    char *data;       /* NULL when the file stays on disk */
+    size_t size;
+    char sha256[65];
+} mdki_file;
+
+typedef struct mdki_files {
+    mdki_file *items;
+    size_t n, cap;
+} mdki_files;
+
+void mdki_files_free(mdki_files *f);
+/* Adds a file, taking ownership of `data` (freed on failure too). Paths must be unique. */
+mdk_status mdki_files_add(mdki_files *f, const char *path, char *data, size_t size);
+mdki_file *mdki_files_find(const mdki_files *f, const char *path);
+void mdki_files_sort(mdki_files *f);
+
+void mdki_sha256_hex(const void *data, size_t len, char out[65]);
+/* The bundle digest: sha256 over "sha256 size path\n" of every file in path order. */
+void mdki_files_digest(const mdki_files *f, char out[65]);
+/* manifest.json for `f` (which must not contain it). */
+mdk_status mdki_manifest_write(const mdki_files *f, const char *name, const char *version, mdki_buf *out);
+
+#endif

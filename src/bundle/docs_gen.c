@@ -1,0 +1,421 @@
+/* docs_gen.c: the bundle's documentation, generated from the spec and the model so that it cannot drift
+ * from them: docs/README.md (the model card), docs/openapi.json (the HTTP API `mdk serve` exposes for this
+ * bundle) and docs/performance.md (from an `mdk bench` report). */
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bundle/bundle_int.h"
+
+static const char *or_dash(const char *s) { return s && *s ? s : "-"; }
+
+static mdk_status shape_text(mdki_buf *b, const mdk_value_info *v)
+{
+    if (!v->has_shape) return mdki_buf_addf(b, "(any)");
+    mdk_status st = mdki_buf_addc(b, '[');
+    for (size_t i = 0; i < v->ndim && st == MDK_OK; i++) {
+        if (v->dims[i].value >= 0) st = mdki_buf_addf(b, "%s%lld", i ? ", " : "", (long long)v->dims[i].value);
+        else st = mdki_buf_addf(b, "%s%s", i ? ", " : "", v->dims[i].param ? v->dims[i].param : "?");
+    }
+    return st == MDK_OK ? mdki_buf_addc(b, ']') : st;
+}
+
+static const char *declared_desc(const mdki_io_decl *d, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(d[i].name, name) == 0 && d[i].description) return d[i].description;
+    return NULL;
+}
+
+static mdk_status io_table(mdki_buf *b, const mdk_spec *s, const mdk_model *m, int outputs)
+{
+    mdk_status st = mdki_buf_addf(b, "| %s | dtype | shape | meaning |\n|---|---|---|---|\n", outputs ? "output" : "input");
+    size_t n = outputs ? mdk_model_output_count(m) : mdk_model_input_count(m);
+    for (size_t i = 0; i < n && st == MDK_OK; i++) {
+        const mdk_value_info *v = outputs ? mdk_model_output(m, i) : mdk_model_input(m, i);
+        st = mdki_buf_addf(b, "| `%s` | %s | ", v->name, mdk_dtype_name(v->dtype));
+        if (st == MDK_OK) st = shape_text(b, v);
+        if (st == MDK_OK)
+            st = mdki_buf_addf(b, " | %s |\n", or_dash(declared_desc(outputs ? s->outputs : s->inputs,
+                                                                      outputs ? s->n_outputs : s->n_inputs, v->name)));
+    }
+    return st;
+}
+
+static mdk_status describe_steps(mdki_buf *b, const mdk_spec *s)
+{
+    static const char *const interp[] = {"nearest-neighbour", "bilinear", "bicubic", "area"};
+    static const char *const colors[] = {"RGB", "BGR", "gray (0.299 R + 0.587 G + 0.114 B)"};
+    const mdki_prep *p = &s->pre;
+    mdk_status st = mdki_buf_addf(b, "Images (JPEG or PNG, EXIF orientation applied) go through these steps, in order, "
+                                  "with OpenCV's arithmetic (`cv2.resize`, `cv2.cvtColor`) on 8-bit pixels:\n\n");
+    for (size_t i = 0; i < p->n_steps && st == MDK_OK; i++) {
+        const mdki_step *x = &p->steps[i];
+        st = mdki_buf_addf(b, "%zu. ", i + 1);
+        if (st != MDK_OK) break;
+        switch (x->kind) {
+        case MDKI_STEP_RESIZE: st = mdki_buf_addf(b, "resize to %d x %d (width x height), %s", x->width, x->height, interp[x->interp]); break;
+        case MDKI_STEP_SHORTER: st = mdki_buf_addf(b, "resize so the shorter side is %d, keeping the aspect ratio (%s)", x->size, interp[x->interp]); break;
+        case MDKI_STEP_LONGER: st = mdki_buf_addf(b, "resize so the longer side is %d, keeping the aspect ratio (%s)", x->size, interp[x->interp]); break;
+        case MDKI_STEP_LETTERBOX:
+            st = mdki_buf_addf(b, "letterbox into %d x %d: scale to fit keeping the aspect ratio (%s), centre, pad with %d",
+                               x->width, x->height, interp[x->interp], x->pad);
+            break;
+        case MDKI_STEP_CROP: st = mdki_buf_addf(b, "crop the centre %d x %d", x->width, x->height); break;
+        case MDKI_STEP_COLOR: st = mdki_buf_addf(b, "channel order %s", colors[x->color]); break;
+        case MDKI_STEP_SCALE: st = mdki_buf_addf(b, "multiply by %.9g (as float32)", x->scale); break;
+        case MDKI_STEP_NORMALIZE:
+            st = mdki_buf_addf(b, "subtract the mean and divide by the standard deviation per channel: mean ");
+            for (int c = 0; c < (x->n_ch ? x->n_ch : 1) && st == MDK_OK; c++) st = mdki_buf_addf(b, "%s%.9g", c ? ", " : "", x->mean[c]);
+            if (st == MDK_OK) st = mdki_buf_addf(b, "; std ");
+            for (int c = 0; c < (x->n_ch ? x->n_ch : 1) && st == MDK_OK; c++) st = mdki_buf_addf(b, "%s%.9g", c ? ", " : "", x->std[c]);
+            break;
+        }
+        if (st == MDK_OK) st = mdki_buf_addc(b, '\n');
+    }
+    if (st == MDK_OK)
+        st = mdki_buf_addf(b, "%zu. lay out as %s, %s%s\n\nThe exact definitions are in mdk's docs/processing.md; the same "
+                           "implementation runs in the command line, the server and the bindings.\n",
+                           p->n_steps + 1, p->nhwc ? "NHWC" : "NCHW", mdk_dtype_name(p->dtype),
+                           p->input ? "" : " (the model's only input)");
+    return st;
+}
+
+static mdk_status describe_post(mdki_buf *b, const mdk_spec *s)
+{
+    const mdki_post *o = &s->post;
+    static const char *const acts[] = {"no activation", "softmax", "sigmoid"};
+    switch (o->type) {
+    case MDKI_POST_CLASSIFY:
+        return mdki_buf_addf(b, "Classification: %s over the scores of `%s`, then the top %d classes with their labels; "
+                             "scores below %g are left out.\n", acts[o->activation], or_dash(o->output), o->top_k, o->threshold);
+    case MDKI_POST_DETECT:
+        return mdki_buf_addf(b, "Detection: boxes (%s, %s) with each box's best class score%s; boxes scoring below %g are "
+                             "dropped, then non-maximum suppression with IoU above %g (%s), at most %d boxes, mapped back to "
+                             "original image pixels.\n",
+                             o->box_format == MDKI_BOX_XYXY ? "x1, y1, x2, y2" : o->box_format == MDKI_BOX_XYWH ? "x, y, w, h"
+                                                                                                           : "centre x, centre y, w, h",
+                             o->normalized ? "relative to the input size" : "in input pixels",
+                             o->objectness ? " times objectness" : "", o->threshold, o->iou,
+                             o->class_aware ? "per class" : "across classes", o->max_detections);
+    case MDKI_POST_SEGMENT:
+        return mdki_buf_addf(b, "Segmentation: the class of each pixel (argmax over classes; a single map is thresholded "
+                             "at %g), resized back to the original image, returned run-length encoded.\n",
+                             o->threshold > 0 ? o->threshold : 0.5);
+    default: return mdki_buf_addf(b, "None: the output tensors are returned as they are.\n");
+    }
+}
+
+static void cpu_model(char *buf, size_t size)
+{
+    snprintf(buf, size, "unknown CPU");
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (!f) return;
+    char line[512];
+    while (fgets(line, sizeof line, f)) {
+        if (strncmp(line, "model name", 10) == 0) {
+            char *c = strchr(line, ':');
+            if (c) {
+                snprintf(buf, size, "%s", c + 2);
+                buf[strcspn(buf, "\n")] = '\0';
+            }
+            break;
+        }
+    }
+    fclose(f);
+}
+
+static mdk_status model_card(const mdk_spec *s, const mdk_model *m, const mdk_graph_info *g, const char *bench_md,
+                             const char *cases_summary, mdki_buf *b)
+{
+    char cpu[256];
+    cpu_model(cpu, sizeof cpu);
+    const mdk_value_info *in0 = mdk_model_input(m, 0);
+    mdk_status st = mdki_buf_addf(b, "# %s %s\n\n%s\n\n| | |\n|---|---|\n| task | %s |\n| owner | %s |\n| bundle format | 1 |\n\n",
+                                  s->name, s->version, s->description ? s->description : "(no description given)",
+                                  or_dash(s->task), or_dash(s->owner));
+    if (st == MDK_OK)
+        st = mdki_buf_addf(b, "## What it does and does not do\n\nIt %s%s. It answers only for inputs matching the interface "
+                           "below%s%s; anything else is refused with an error naming what was wrong (see Troubleshooting), "
+                           "never guessed at. Its quality outside the data it was trained on is not measured here: the test "
+                           "cases check that the delivery computes what the vendor's model computes, not that the model is "
+                           "right.\n\n",
+                           s->task ? (strcmp(s->task, "classification") == 0 ? "classifies images" :
+                                      strcmp(s->task, "detection") == 0 ? "finds objects in images" :
+                                      strcmp(s->task, "segmentation") == 0 ? "labels every pixel of an image" :
+                                      strcmp(s->task, "ocr") == 0 ? "reads text" : "computes its outputs from its inputs")
+                                   : "computes its outputs from its inputs",
+                           s->n_labels ? " into the classes listed in labels.txt" : "",
+                           s->pre.present ? " (or JPEG/PNG images, through the preprocessing described)" : "",
+                           s->max_image_pixels ? " and images up to the declared pixel limit" : "");
+    if (st == MDK_OK) st = mdki_buf_addf(b, "## Interface\n\n");
+    if (st == MDK_OK) st = io_table(b, s, m, 0);
+    if (st == MDK_OK) st = mdki_buf_addc(b, '\n');
+    if (st == MDK_OK) st = io_table(b, s, m, 1);
+    if (st == MDK_OK) st = mdki_buf_addf(b, "\nNamed dims (such as a batch dim) take any size; the others are fixed.\n\n");
+    if (st == MDK_OK && s->pre.present) {
+        st = mdki_buf_addf(b, "## Preprocessing\n\n");
+        if (st == MDK_OK) st = describe_steps(b, s);
+        if (st == MDK_OK) st = mdki_buf_addc(b, '\n');
+    }
+    if (st == MDK_OK) st = mdki_buf_addf(b, "## Postprocessing\n\n");
+    if (st == MDK_OK) st = describe_post(b, s);
+    if (st == MDK_OK && s->n_labels) {
+        st = mdki_buf_addf(b, "\n%zu labels in `labels.txt`, one per line, in class order (first: \"%s\", last: \"%s\").\n",
+                           s->n_labels, s->labels[0], s->labels[s->n_labels - 1]);
+    }
+    if (st == MDK_OK)
+        st = mdki_buf_addf(b, "\n## Dependencies\n\n- mdk %s (this bundle was packed and verified with it)\n- ONNX Runtime %s\n"
+                           "- model: ONNX IR %lld, opset %lld, %llu parameters, produced by %s %s\n\n",
+                           mdk_version(), mdk_ort_version(), (long long)g->ir_version,
+                           (long long)(g->n_opsets ? g->opsets[0].version : 0), (unsigned long long)g->n_params,
+                           or_dash(g->producer_name), g->producer_version);
+    if (st == MDK_OK)
+        st = mdki_buf_addf(b, "## Hardware\n\nTest cases were generated and verified on %s (%ld logical cores). "
+                           "Run `mdk verify` on your own hardware: results within rtol %g / atol %g are expected.\n\n",
+                           cpu, sysconf(_SC_NPROCESSORS_ONLN), s->rtol, s->atol);
+    if (st == MDK_OK) {
+        st = mdki_buf_addf(b, "## Performance\n\n");
+        if (st == MDK_OK && (s->perf_p99_ms > 0 || s->perf_throughput > 0))
+            st = mdki_buf_addf(b, "Targets declared by the vendor: %s%.6g%s%s%.6g%s.\n\n", s->perf_p99_ms > 0 ? "P99 latency " : "",
+                               s->perf_p99_ms > 0 ? s->perf_p99_ms : 0, s->perf_p99_ms > 0 ? " ms" : "",
+                               s->perf_throughput > 0 ? (s->perf_p99_ms > 0 ? ", throughput " : "throughput ") : "",
+                               s->perf_throughput, s->perf_throughput > 0 ? " inferences/s" : "");
+        if (st == MDK_OK)
+            st = bench_md ? mdki_buf_addf(b, "Measured (details in [performance.md](performance.md)):\n\n%s\n", bench_md)
+                          : mdki_buf_addf(b, "No measurement was packed. Measure on your hardware with `mdk bench %s-%s/`.\n\n",
+                                          s->name, s->version);
+    }
+    if (st == MDK_OK)
+        st = mdki_buf_addf(b, "## Quick start\n\n```sh\n# check the delivery: integrity, then every test case\nmdk verify %s-%s/\n",
+                           s->name, s->version);
+    if (st == MDK_OK && s->pre.present)
+        st = mdki_buf_addf(b, "# one image through the whole pipeline, JSON out\nmdk run %s-%s/ --image photo.jpg\n", s->name, s->version);
+    if (st == MDK_OK)
+        st = mdki_buf_addf(b, "# tensors in, tensors out\nmdk run %s-%s/model/model.onnx --input %s=input.npy --output-dir out/\n"
+                           "# as an HTTP service (Open Inference Protocol v2, plus POST /v1/models/%s/predict)\nmdk serve %s-%s/\n```\n\n"
+                           "In C, see `examples/c/` (`make` builds them against an installed libmdk); in Python, "
+                           "`examples/python/predict.py`; over HTTP, `examples/curl.sh`. The API the server exposes is in "
+                           "`docs/openapi.json`.\n\n",
+                           s->name, s->version, in0->name, s->name, s->name, s->version);
+    if (st == MDK_OK)
+        st = mdki_buf_addf(b, "## Test cases\n\n%s, in `test_cases/` (inputs.npz, expected_outputs.npz keyed CASE/NAME, "
+                           "cases.json). Run them with `mdk verify %s-%s/` or `python3 test_cases/test.py`.\n\n",
+                           cases_summary, s->name, s->version);
+    if (st == MDK_OK) {
+        const mdk_value_info *v = in0;
+        st = mdki_buf_addf(b, "## Troubleshooting\n\n| message | cause | what to do |\n|---|---|---|\n"
+                           "| `input '%s': expected dtype %s, got float64` | the tensor has another element type | convert, "
+                           "e.g. `x.astype(np.%s)` |\n"
+                           "| `input '%s': expected rank %zu ..., got rank ...` / `dim N must be ...` | wrong shape | match the "
+                           "Interface table; fixed dims cannot change |\n"
+                           "| `unknown input 'x'; the model's inputs are: ...` | wrong name | use the names above |\n"
+                           "| `... not a JPEG or PNG image` / `corrupt or truncated JPEG` | the file is not a readable image | "
+                           "re-encode it as JPEG or PNG |\n"
+                           "| `image is WxH = N pixels, above the limit of M` | the image is too large | downscale it%s |\n"
+                           "| `file '...' was changed` / `is missing` / `extra file` | the bundle was altered after packing | get "
+                           "a fresh copy from the vendor |\n"
+                           "| `ONNX Runtime ... does not provide API version ...` | an older ONNX Runtime | use ONNX Runtime %s "
+                           "or newer |\n\n",
+                           v->name, mdk_dtype_name(v->dtype), mdk_dtype_name(v->dtype), v->name, v->ndim,
+                           s->max_image_pixels ? " below the limit in Limits" : "", mdk_ort_version());
+    }
+    if (st == MDK_OK && (s->max_batch || s->max_image_pixels || s->max_request_bytes)) {
+        st = mdki_buf_addf(b, "## Limits\n\n");
+        if (st == MDK_OK && s->max_batch) st = mdki_buf_addf(b, "- at most %llu items per batch\n", (unsigned long long)s->max_batch);
+        if (st == MDK_OK && s->max_image_pixels)
+            st = mdki_buf_addf(b, "- images up to %llu pixels\n", (unsigned long long)s->max_image_pixels);
+        if (st == MDK_OK && s->max_request_bytes)
+            st = mdki_buf_addf(b, "- requests up to %llu bytes\n", (unsigned long long)s->max_request_bytes);
+        if (st == MDK_OK) st = mdki_buf_addc(b, '\n');
+    }
+    if (st == MDK_OK) st = mdki_buf_addf(b, "## Version notes and changelog\n\n");
+    for (size_t i = 0; i < s->n_changes && st == MDK_OK; i++)
+        st = mdki_buf_addf(b, "- **%s**%s%s%s: %s\n", s->changelog[i].version, s->changelog[i].date ? " (" : "",
+                           s->changelog[i].date ? s->changelog[i].date : "", s->changelog[i].date ? ")" : "",
+                           or_dash(s->changelog[i].text));
+    if (st == MDK_OK && !s->n_changes) st = mdki_buf_addf(b, "No changelog was given.\n");
+    if (st == MDK_OK)
+        st = mdki_buf_addf(b, "\nCompare versions with `mdk diff OLD/ NEW/`: it lists interface changes and tells "
+                           "compatible from breaking updates.\n\n## License\n\n%s\n",
+                           s->license ? s->license : "No license terms were given: ask the vendor before use.");
+    return st;
+}
+
+/* ---- OpenAPI ---- */
+
+static cJSON *tensor_schema(void)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "type", "object");
+    cJSON *req = cJSON_AddArrayToObject(o, "required");
+    cJSON_AddItemToArray(req, cJSON_CreateString("name"));
+    cJSON_AddItemToArray(req, cJSON_CreateString("shape"));
+    cJSON_AddItemToArray(req, cJSON_CreateString("datatype"));
+    cJSON *p = cJSON_AddObjectToObject(o, "properties");
+    cJSON_AddStringToObject(cJSON_AddObjectToObject(p, "name"), "type", "string");
+    cJSON *shape = cJSON_AddObjectToObject(p, "shape");
+    cJSON_AddStringToObject(shape, "type", "array");
+    cJSON_AddStringToObject(cJSON_AddObjectToObject(shape, "items"), "type", "integer");
+    cJSON *dt = cJSON_AddObjectToObject(p, "datatype");
+    cJSON_AddStringToObject(dt, "type", "string");
+    cJSON *en = cJSON_AddArrayToObject(dt, "enum");
+    static const char *const types[] = {"BOOL", "UINT8", "UINT16", "UINT32", "UINT64", "INT8", "INT16", "INT32",
+                                        "INT64", "FP16", "FP32", "FP64", "BYTES", "BF16"};
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) cJSON_AddItemToArray(en, cJSON_CreateString(types[i]));
+    cJSON_AddStringToObject(cJSON_AddObjectToObject(p, "data"), "type", "array");
+    cJSON_AddStringToObject(cJSON_AddObjectToObject(p, "parameters"), "type", "object");
+    return o;
+}
+
+static cJSON *op(cJSON *paths, const char *path, const char *method, const char *summary, const char *tag)
+{
+    cJSON *item = cJSON_GetObjectItemCaseSensitive(paths, path);
+    if (!item) item = cJSON_AddObjectToObject(paths, path);
+    cJSON *o = cJSON_AddObjectToObject(item, method);
+    cJSON_AddStringToObject(o, "summary", summary);
+    cJSON_AddItemToArray(cJSON_AddArrayToObject(o, "tags"), cJSON_CreateString(tag));
+    cJSON *r = cJSON_AddObjectToObject(o, "responses");
+    cJSON_AddStringToObject(cJSON_AddObjectToObject(r, "200"), "description", "OK");
+    cJSON *e = cJSON_AddObjectToObject(r, "default");
+    cJSON_AddStringToObject(e, "description", "Error: {\"error\": \"what was wrong and what was expected\"}");
+    return o;
+}
+
+static void json_body(cJSON *o, cJSON *schema, cJSON *example)
+{
+    cJSON *rb = cJSON_AddObjectToObject(o, "requestBody");
+    cJSON_AddBoolToObject(rb, "required", 1);
+    cJSON *mt = cJSON_AddObjectToObject(cJSON_AddObjectToObject(rb, "content"), "application/json");
+    cJSON_AddItemToObject(mt, "schema", schema);
+    if (example) cJSON_AddItemToObject(mt, "example", example);
+}
+
+static mdk_status openapi(const mdk_spec *s, const mdk_model *m, mdki_buf *b)
+{
+    cJSON *doc = cJSON_CreateObject();
+    cJSON_AddStringToObject(doc, "openapi", "3.0.3");
+    cJSON *info = cJSON_AddObjectToObject(doc, "info");
+    char title[600];
+    snprintf(title, sizeof title, "%s %s", s->name, s->version);
+    cJSON_AddStringToObject(info, "title", title);
+    cJSON_AddStringToObject(info, "version", s->version);
+    cJSON_AddStringToObject(info, "description", s->description ? s->description : "Served by mdk serve.");
+    cJSON *paths = cJSON_AddObjectToObject(doc, "paths");
+    char p[1200];
+    op(paths, "/v2", "get", "Server metadata (name, version, extensions)", "server");
+    op(paths, "/v2/health/live", "get", "Liveness", "server");
+    op(paths, "/v2/health/ready", "get", "Readiness", "server");
+    snprintf(p, sizeof p, "/v2/models/%s", s->name);
+    op(paths, p, "get", "Model metadata: inputs and outputs with datatypes and shapes", "model");
+    snprintf(p, sizeof p, "/v2/models/%s/versions/%s", s->name, s->version);
+    op(paths, p, "get", "Metadata of this version", "model");
+    snprintf(p, sizeof p, "/v2/models/%s/ready", s->name);
+    op(paths, p, "get", "Model readiness", "model");
+    snprintf(p, sizeof p, "/v2/models/%s/infer", s->name);
+    cJSON *inf = op(paths, p, "post", "Inference on tensors (Open Inference Protocol v2)", "inference");
+    cJSON *req = cJSON_CreateObject();
+    cJSON_AddStringToObject(req, "type", "object");
+    cJSON *rp = cJSON_AddObjectToObject(req, "properties");
+    cJSON_AddStringToObject(cJSON_AddObjectToObject(rp, "id"), "type", "string");
+    cJSON *ins = cJSON_AddObjectToObject(rp, "inputs");
+    cJSON_AddStringToObject(ins, "type", "array");
+    cJSON_AddItemToObject(ins, "items", tensor_schema());
+    cJSON *outs = cJSON_AddObjectToObject(rp, "outputs");
+    cJSON_AddStringToObject(outs, "type", "array");
+    cJSON_AddStringToObject(cJSON_AddObjectToObject(cJSON_AddObjectToObject(outs, "items"), "properties"), "name", "string");
+    cJSON *example = cJSON_CreateObject();
+    cJSON *exin = cJSON_AddArrayToObject(example, "inputs");
+    for (size_t i = 0; i < mdk_model_input_count(m); i++) {
+        const mdk_value_info *v = mdk_model_input(m, i);
+        cJSON *t = cJSON_CreateObject();
+        cJSON_AddStringToObject(t, "name", v->name);
+        cJSON *sh = cJSON_AddArrayToObject(t, "shape");
+        size_t count = 1;
+        for (size_t k = 0; k < v->ndim; k++) {
+            long long d = v->dims[k].value >= 0 ? v->dims[k].value : 1;
+            cJSON_AddItemToArray(sh, cJSON_CreateNumber((double)d));
+            count *= (size_t)d;
+        }
+        static const char *const kserve[] = {[MDK_DTYPE_FLOAT32] = "FP32", [MDK_DTYPE_UINT8] = "UINT8", [MDK_DTYPE_INT8] = "INT8",
+            [MDK_DTYPE_UINT16] = "UINT16", [MDK_DTYPE_INT16] = "INT16", [MDK_DTYPE_INT32] = "INT32", [MDK_DTYPE_INT64] = "INT64",
+            [MDK_DTYPE_STRING] = "BYTES", [MDK_DTYPE_BOOL] = "BOOL", [MDK_DTYPE_FLOAT16] = "FP16", [MDK_DTYPE_FLOAT64] = "FP64",
+            [MDK_DTYPE_UINT32] = "UINT32", [MDK_DTYPE_UINT64] = "UINT64", [MDK_DTYPE_BFLOAT16] = "BF16"};
+        cJSON_AddStringToObject(t, "datatype", (size_t)v->dtype < sizeof kserve / sizeof kserve[0] && kserve[v->dtype] ? kserve[v->dtype] : "FP32");
+        cJSON *data = cJSON_AddArrayToObject(t, "data");
+        for (size_t k = 0; k < count && k < 100000; k++) cJSON_AddItemToArray(data, cJSON_CreateNumber(0));
+        cJSON_AddItemToArray(exin, t);
+    }
+    json_body(inf, req, example);
+    if (s->pre.present) {
+        snprintf(p, sizeof p, "/v1/models/%s/predict", s->name);
+        cJSON *pr = op(paths, p, "post", "An image file through the model's pre- and post-processing (JSON result)", "inference");
+        cJSON *rb = cJSON_AddObjectToObject(pr, "requestBody");
+        cJSON_AddBoolToObject(rb, "required", 1);
+        cJSON *content = cJSON_AddObjectToObject(rb, "content");
+        cJSON *mp = cJSON_AddObjectToObject(cJSON_AddObjectToObject(content, "multipart/form-data"), "schema");
+        cJSON_AddStringToObject(mp, "type", "object");
+        cJSON *file = cJSON_AddObjectToObject(cJSON_AddObjectToObject(mp, "properties"), "file");
+        cJSON_AddStringToObject(file, "type", "string");
+        cJSON_AddStringToObject(file, "format", "binary");
+        cJSON *raw = cJSON_AddObjectToObject(cJSON_AddObjectToObject(content, "image/jpeg"), "schema");
+        cJSON_AddStringToObject(raw, "type", "string");
+        cJSON_AddStringToObject(raw, "format", "binary");
+        cJSON *png = cJSON_AddObjectToObject(cJSON_AddObjectToObject(content, "image/png"), "schema");
+        cJSON_AddStringToObject(png, "type", "string");
+        cJSON_AddStringToObject(png, "format", "binary");
+    }
+    op(paths, "/metrics", "get", "Prometheus metrics", "server");
+    char *text = cJSON_Print(doc);
+    cJSON_Delete(doc);
+    if (!text) return mdki_fail(MDK_ERR_NO_MEMORY, "out of memory");
+    mdk_status st = mdki_buf_addf(b, "%s\n", text);
+    free(text);
+    return st;
+}
+
+static mdk_status add(mdki_files *f, const char *path, mdki_buf *b)
+{
+    size_t len;
+    if (!b->data && mdki_buf_add(b, "", 0) != MDK_OK) return MDK_ERR_NO_MEMORY;
+    char *d = mdki_buf_take(b, &len);
+    return mdki_files_add(f, path, d, len);
+}
+
+mdk_status mdki_gen_docs(const mdk_spec *s, const mdk_model *m, const char *model_path, const char *bench_json,
+                         const char *cases_summary, mdki_files *f);
+
+mdk_status mdki_gen_docs(const mdk_spec *s, const mdk_model *m, const char *model_path, const char *bench_json,
+                         const char *cases_summary, mdki_files *f)
+{
+    mdki_buf b;
+    mdki_buf_init(&b, 64u << 20);
+    mdk_graph_info *g = NULL;
+    char *bench = NULL, *bench_md = NULL;
+    size_t blen;
+    mdk_status st = mdk_graph_info_read(model_path, &g);
+    if (st == MDK_OK && bench_json) {
+        st = mdki_read_file(bench_json, 16u << 20, "bench report", &bench, &blen);
+        cJSON *j = st == MDK_OK ? cJSON_ParseWithLength(bench, blen) : NULL;
+        const cJSON *md = cJSON_GetObjectItemCaseSensitive(j, "markdown");
+        if (st == MDK_OK && !cJSON_IsString(md))
+            st = mdki_fail(MDK_ERR_FORMAT, "'%s' is not an mdk bench report (no \"markdown\" field)", bench_json);
+        if (st == MDK_OK && !(bench_md = mdki_strdup(md->valuestring))) st = MDK_ERR_NO_MEMORY;
+        cJSON_Delete(j);
+    }
+    if (st == MDK_OK) st = model_card(s, m, g, bench_md, cases_summary, &b);
+    if (st == MDK_OK) st = add(f, "docs/README.md", &b);
+    if (st == MDK_OK) st = openapi(s, m, &b);
+    if (st == MDK_OK) st = add(f, "docs/openapi.json", &b);
+    if (st == MDK_OK && bench_md) {
+        st = mdki_buf_addf(&b, "# Performance of %s %s\n\nFrom `mdk bench` (the report packed with this bundle):\n\n%s\n",
+                           s->name, s->version, bench_md);
+        if (st == MDK_OK) st = add(f, "docs/performance.md", &b);
+    }
+    mdki_free(bench);
+    mdki_free(bench_md);
+    mdk_graph_info_free(g);
+    mdki_buf_free(&b);
+    return st;
+}

@@ -1,0 +1,385 @@
+/* pack.c: mdk pack: a spec and the files it names into a verified bundle directory and a reproducible
+ * archive. Everything in the bundle is generated from the spec, the model and measurements. */
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <ftw.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bundle/bundle_int.h"
+#include "tensor/tensor_int.h"
+
+void mdk_pack_options_init(mdk_pack_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->struct_size = sizeof *o;
+    o->out_dir = ".";
+}
+
+static mdk_status add_disk(mdki_files *f, const char *bundle_path, const char *disk_path, const char *what)
+{
+    char *data;
+    size_t len;
+    mdk_status st = mdki_read_file(disk_path, MDKI_BUNDLE_MAX_FILE_BYTES, what, &data, &len);
+    return st == MDK_OK ? mdki_files_add(f, bundle_path, data, len) : st;
+}
+
+static mdk_status add_buf(mdki_files *f, const char *path, mdki_buf *b)
+{
+    size_t len;
+    if (!b->data && mdki_buf_add(b, "", 0) != MDK_OK) return MDK_ERR_NO_MEMORY;
+    char *data = mdki_buf_take(b, &len);
+    return mdki_files_add(f, path, data, len);
+}
+
+static mdk_status add_tensors(mdki_files *f, const char *path, mdk_tensor *const *ts, size_t n, const char *tmpdir)
+{
+    /* npz is written through a file so that the archive code path is the one receivers read */
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s/cases.npz", tmpdir);
+    mdk_status st = mdk_npz_write(tmp, ts, n, 1);
+    if (st == MDK_OK) st = add_disk(f, path, tmp, "test cases");
+    unlink(tmp);
+    return st;
+}
+
+static const char *base_name(const char *p)
+{
+    const char *s = strrchr(p, '/');
+    return s ? s + 1 : p;
+}
+
+/* The declared interface must be the model's: names, dtypes, ranks and fixed dims. */
+static mdk_status check_interface(const mdk_spec *s, const mdk_model *m)
+{
+    for (int k = 0; k < 2; k++) {
+        const mdki_io_decl *d = k ? s->outputs : s->inputs;
+        size_t n = k ? s->n_outputs : s->n_inputs;
+        const char *what = k ? "output" : "input";
+        for (size_t i = 0; i < n; i++) {
+            int idx = k ? mdk_model_output_index(m, d[i].name) : mdk_model_input_index(m, d[i].name);
+            if (idx < 0)
+                return mdki_fail(MDK_ERR_MISMATCH, "%s: declared %s '%s' is not an %s of the model", s->path, what, d[i].name,
+                                 what);
+            const mdk_value_info *v = k ? mdk_model_output(m, (size_t)idx) : mdk_model_input(m, (size_t)idx);
+            if (d[i].dtype && d[i].dtype != v->dtype)
+                return mdki_fail(MDK_ERR_MISMATCH, "%s: %s '%s' is declared %s but the model has %s", s->path, what,
+                                 d[i].name, mdk_dtype_name(d[i].dtype), mdk_dtype_name(v->dtype));
+            if (d[i].has_shape && v->has_shape) {
+                if (d[i].ndim != v->ndim)
+                    return mdki_fail(MDK_ERR_MISMATCH, "%s: %s '%s' is declared with rank %zu but the model has rank %zu",
+                                     s->path, what, d[i].name, d[i].ndim, v->ndim);
+                for (size_t j = 0; j < v->ndim; j++)
+                    if (d[i].dims[j] >= 0 && v->dims[j].value >= 0 && d[i].dims[j] != v->dims[j].value)
+                        return mdki_fail(MDK_ERR_MISMATCH, "%s: %s '%s' dim %zu is declared %lld but the model has %lld",
+                                         s->path, what, d[i].name, j, (long long)d[i].dims[j], (long long)v->dims[j].value);
+            }
+        }
+    }
+    return MDK_OK;
+}
+
+/* Test cases from images: each image through the pipeline (batch of one); its preprocessed input and the
+ * model's outputs become case_NN/<name> entries, its postprocessed result goes into cases.json. */
+static mdk_status image_cases(const mdk_spec *s, mdk_model *m, mdki_files *f, mdki_buf *cases, mdk_tensor ***ins,
+                              size_t *n_in, mdk_tensor ***exps, size_t *n_exp, char **img_names)
+{
+    mdk_status st = MDK_OK;
+    const char *input = s->pre.input ? s->pre.input : mdk_model_input(m, 0)->name;
+    for (size_t i = 0; i < s->n_test_images && st == MDK_OK; i++) {
+        char bundle_path[1100], case_name[32];
+        snprintf(case_name, sizeof case_name, "case_%02zu", i + 1);
+        snprintf(bundle_path, sizeof bundle_path, "test_cases/images/%02zu-%s", i + 1, base_name(s->test_images[i]));
+        if (!(img_names[i] = mdki_strdup(bundle_path + strlen("test_cases/")))) return MDK_ERR_NO_MEMORY;
+        if ((st = add_disk(f, bundle_path, s->test_images[i], "test image")) != MDK_OK) break;
+        mdk_image *img = NULL;
+        mdk_tensor *x = NULL, **outs = NULL;
+        size_t n_outs = 0;
+        char *json = NULL;
+        mdk_prep_info *info = NULL;
+        mdki_file *fe = mdki_files_find(f, bundle_path);
+        st = mdk_image_decode(fe->data, fe->size, s->test_images[i], NULL, &img);
+        if (st == MDK_OK) st = mdk_preprocess(s, &img, 1, &x, &info);
+        if (st == MDK_OK) st = mdk_tensor_set_name(x, input);
+        if (st == MDK_OK) st = mdk_model_run(m, &x, 1, &outs, &n_outs);
+        if (st == MDK_OK) st = mdk_postprocess(s, outs, n_outs, info, (const char *const *)&img_names[i], &json);
+        if (st == MDK_OK) {
+            st = mdki_buf_addf(cases, "%s\n    {\"name\": \"%s\", \"image\": ", i ? "," : "", case_name);
+            if (st == MDK_OK) st = mdki_buf_json_string(cases, img_names[i]);
+            if (st == MDK_OK) st = mdki_buf_addf(cases, ", \"result\": %.*s}", (int)strcspn(json, "\n"), json);
+        }
+        /* keep the tensors, renamed CASE/NAME, for the npz files */
+        char nm[1100];
+        snprintf(nm, sizeof nm, "%s/%s", case_name, input);
+        if (st == MDK_OK) st = mdk_tensor_set_name(x, nm);
+        mdk_tensor **gi = st == MDK_OK ? mdki_realloc(*ins, (*n_in + 1) * sizeof *gi) : NULL;
+        if (st == MDK_OK && !gi) st = MDK_ERR_NO_MEMORY;
+        if (st == MDK_OK) {
+            *ins = gi;
+            (*ins)[(*n_in)++] = x;
+            x = NULL;
+        }
+        for (size_t k = 0; k < n_outs && st == MDK_OK; k++) {
+            snprintf(nm, sizeof nm, "%s/%s", case_name, mdk_tensor_name(outs[k]));
+            mdk_tensor **ge = mdki_realloc(*exps, (*n_exp + 1) * sizeof *ge);
+            if (!ge || (st = mdk_tensor_set_name(outs[k], nm)) != MDK_OK) {
+                st = st != MDK_OK ? st : MDK_ERR_NO_MEMORY;
+                break;
+            }
+            *exps = ge;
+            (*exps)[(*n_exp)++] = outs[k];
+            outs[k] = NULL;
+        }
+        mdk_tensors_free(outs, n_outs);
+        mdk_tensor_free(x);
+        mdk_image_free(img);
+        mdk_prep_info_free(info);
+        free(json);
+        if (st != MDK_OK) mdki_fail_prefix(st, "test image '%s'", s->test_images[i]);
+    }
+    return st;
+}
+
+/* Test cases from tensors: inputs.npz keyed NAME or CASE/NAME; expected outputs given, or generated by running
+ * the model on each case. */
+static mdk_status tensor_cases(const mdk_spec *s, mdk_model *m, mdk_tensor ***ins, size_t *n_in, mdk_tensor ***exps,
+                               size_t *n_exp)
+{
+    mdk_status st = mdk_npz_read(s->test_inputs, ins, n_in);
+    if (st != MDK_OK || s->test_expected) return st == MDK_OK ? mdk_npz_read(s->test_expected, exps, n_exp) : st;
+    for (size_t i = 0; i < *n_in && st == MDK_OK;) { /* one case: the run of entries sharing a prefix */
+        const char *nm = mdk_tensor_name((*ins)[i]);
+        const char *slash = strrchr(nm, '/');
+        size_t plen = slash ? (size_t)(slash - nm) : 0, j = i;
+        mdk_tensor *feed[256];
+        size_t nf = 0;
+        for (; j < *n_in && nf < 256; j++) {
+            const char *o = mdk_tensor_name((*ins)[j]);
+            const char *os = strrchr(o, '/');
+            if ((os ? (size_t)(os - o) : 0) != plen || strncmp(o, nm, plen) != 0) break;
+            if ((st = mdk_tensor_clone((*ins)[j], &feed[nf])) != MDK_OK) break;
+            if ((st = mdk_tensor_set_name(feed[nf], os ? os + 1 : o)) != MDK_OK) break;
+            nf++;
+        }
+        mdk_tensor **outs = NULL;
+        size_t n_outs = 0;
+        if (st == MDK_OK) st = mdk_model_run(m, feed, nf, &outs, &n_outs);
+        for (size_t k = 0; k < nf; k++) mdk_tensor_free(feed[k]);
+        for (size_t k = 0; k < n_outs && st == MDK_OK; k++) {
+            char full[1100];
+            snprintf(full, sizeof full, "%.*s%s%s", (int)plen, nm, plen ? "/" : "", mdk_tensor_name(outs[k]));
+            mdk_tensor **g = mdki_realloc(*exps, (*n_exp + 1) * sizeof *g);
+            if (!g || (st = mdk_tensor_set_name(outs[k], full)) != MDK_OK) {
+                st = st != MDK_OK ? st : MDK_ERR_NO_MEMORY;
+                break;
+            }
+            *exps = g;
+            (*exps)[(*n_exp)++] = outs[k];
+            outs[k] = NULL;
+        }
+        mdk_tensors_free(outs, n_outs);
+        if (st != MDK_OK) mdki_fail_prefix(st, "test case from '%s'", s->test_inputs);
+        i = j;
+    }
+    return st;
+}
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+static void rm_tree(const char *dir)
+{
+    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Creates the parent directories of `path` below `root`. */
+static int make_parents(const char *root, const char *rel)
+{
+    char buf[4200];
+    snprintf(buf, sizeof buf, "%s/%s", root, rel);
+    for (char *p = buf + strlen(root) + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = '\0';
+        if (mkdir(buf, 0755) != 0 && errno != EEXIST) return -1;
+        *p = '/';
+    }
+    return 0;
+}
+
+static mdk_status write_dir(const mdki_files *f, const char *dir)
+{
+    for (size_t i = 0; i < f->n; i++) {
+        char path[4200];
+        snprintf(path, sizeof path, "%s/%s", dir, f->items[i].path);
+        if (make_parents(dir, f->items[i].path) != 0) return mdki_fail(MDK_ERR_IO, "cannot create directories for '%s'", path);
+        mdk_status st = mdki_write_file(path, f->items[i].data ? f->items[i].data : "", f->items[i].size);
+        if (st != MDK_OK) return st;
+    }
+    return MDK_OK;
+}
+
+static la_ssize_t to_buf(struct archive *a, void *ctx, const void *p, size_t n)
+{
+    (void)a;
+    return mdki_buf_add(ctx, p, n) == MDK_OK ? (la_ssize_t)n : -1;
+}
+
+/* tar (ustar) + zstd with sorted entries, fixed times and owners: the same inputs give the same bytes. */
+static mdk_status write_archive(const mdki_files *f, const char *prefix, const char *path)
+{
+    mdki_buf out;
+    mdki_buf_init(&out, MDKI_BUNDLE_MAX_BYTES);
+    struct archive *a = archive_write_new();
+    struct archive_entry *e = archive_entry_new();
+    mdk_status st = a && e ? MDK_OK : MDK_ERR_NO_MEMORY;
+    if (st == MDK_OK &&
+        (archive_write_set_format_ustar(a) != ARCHIVE_OK || archive_write_add_filter_zstd(a) != ARCHIVE_OK ||
+         archive_write_set_bytes_in_last_block(a, 1) != ARCHIVE_OK || archive_write_open(a, &out, NULL, to_buf, NULL) != ARCHIVE_OK))
+        st = mdki_fail(MDK_ERR_IO, "archive '%s': %s", path, archive_error_string(a));
+    for (size_t i = 0; i < f->n && st == MDK_OK; i++) {
+        char name[4200];
+        snprintf(name, sizeof name, "%s/%s", prefix, f->items[i].path);
+        archive_entry_clear(e);
+        archive_entry_set_pathname(e, name);
+        archive_entry_set_filetype(e, AE_IFREG);
+        archive_entry_set_perm(e, 0644);
+        archive_entry_set_size(e, (la_int64_t)f->items[i].size);
+        archive_entry_set_mtime(e, 0, 0);
+        archive_entry_set_uid(e, 0);
+        archive_entry_set_gid(e, 0);
+        if (archive_write_header(a, e) != ARCHIVE_OK ||
+            (f->items[i].size && archive_write_data(a, f->items[i].data, f->items[i].size) != (la_ssize_t)f->items[i].size))
+            st = mdki_fail(MDK_ERR_IO, "archive '%s': %s", path, archive_error_string(a));
+    }
+    if (st == MDK_OK && archive_write_close(a) != ARCHIVE_OK)
+        st = mdki_fail(MDK_ERR_IO, "archive '%s': %s", path, archive_error_string(a));
+    if (st == MDK_OK) st = mdki_write_file(path, out.data, out.len);
+    archive_entry_free(e);
+    if (a) archive_write_free(a);
+    mdki_buf_free(&out);
+    return st;
+}
+
+mdk_status mdki_gen_docs(const mdk_spec *s, const mdk_model *m, const char *model_path, const char *bench_json,
+                         const char *cases_summary, mdki_files *f);
+mdk_status mdki_gen_examples(const mdk_spec *s, const mdk_model *m, mdki_files *f);
+
+mdk_status mdk_pack(const char *spec_path, const mdk_pack_options *opts, char **bundle_dir, char **archive_path)
+{
+    mdk_pack_options def;
+    if (!opts) {
+        mdk_pack_options_init(&def);
+        opts = &def;
+    }
+    if (!spec_path) return mdki_fail(MDK_ERR_INVALID_ARGUMENT, "mdk_pack: NULL spec path");
+    mdk_spec *s = NULL;
+    mdk_model *m = NULL;
+    mdki_files f = {0};
+    mdki_buf b, cases;
+    mdki_buf_init(&b, 256u << 20);
+    mdki_buf_init(&cases, 256u << 20);
+    mdk_tensor **ins = NULL, **exps = NULL;
+    size_t n_in = 0, n_exp = 0;
+    char **img_names = NULL, dir[4200] = "", tmp_dir[4300] = "", mdk_path[4300] = "", prefix[600] = "";
+    mdk_status st = mdk_spec_read(spec_path, &s);
+    if (st == MDK_OK && !s->version)
+        st = mdki_fail(MDK_ERR_FORMAT, "%s: a bundle needs a version (semver, such as 1.0.0)", s->path);
+    if (st == MDK_OK && !s->model) st = mdki_fail(MDK_ERR_FORMAT, "%s: a bundle needs a model", s->path);
+    if (st == MDK_OK && !s->n_test_images && !s->test_inputs)
+        st = mdki_fail(MDK_ERR_FORMAT, "%s: a bundle needs test cases: add test_cases.images (through the pipeline) or "
+                       "test_cases.inputs (tensors)", s->path);
+    if (st == MDK_OK && s->n_test_images && !s->pre.present)
+        st = mdki_fail(MDK_ERR_FORMAT, "%s: test_cases.images need a preprocess section", s->path);
+    if (st == MDK_OK) st = mdk_model_open(s->model, NULL, &m);
+    if (st == MDK_OK) st = check_interface(s, m);
+    if (st == MDK_OK) {
+        snprintf(prefix, sizeof prefix, "%s-%s", s->name, s->version);
+        snprintf(dir, sizeof dir, "%s/%s", opts->out_dir ? opts->out_dir : ".", prefix);
+        snprintf(mdk_path, sizeof mdk_path, "%s.mdk", dir);
+        struct stat sb;
+        if (!opts->force && (stat(dir, &sb) == 0 || (opts->archive && stat(mdk_path, &sb) == 0)))
+            st = mdki_fail(MDK_ERR_IO, "'%s' already exists: remove it or pack with --force", stat(dir, &sb) == 0 ? dir : mdk_path);
+        snprintf(tmp_dir, sizeof tmp_dir, "%s.tmp-XXXXXX", dir);
+        if (st == MDK_OK && !mkdtemp(tmp_dir)) {
+            st = mdki_fail(MDK_ERR_IO, "cannot create '%s': %s", tmp_dir, strerror(errno));
+            tmp_dir[0] = '\0';
+        }
+    }
+    /* the model and its variants, labels */
+    if (st == MDK_OK) st = add_disk(&f, "model/model.onnx", s->model, "model");
+    if (st == MDK_OK && s->variant_int8) st = add_disk(&f, "model/model.int8.onnx", s->variant_int8, "int8 variant");
+    if (st == MDK_OK && s->variant_fp16) st = add_disk(&f, "model/model.fp16.onnx", s->variant_fp16, "fp16 variant");
+    if (st == MDK_OK && s->n_labels) {
+        for (size_t i = 0; i < s->n_labels && st == MDK_OK; i++) st = mdki_buf_addf(&b, "%s\n", s->labels[i]);
+        if (st == MDK_OK) st = add_buf(&f, "labels.txt", &b);
+    }
+    /* test cases */
+    if (st == MDK_OK && s->n_test_images && !(img_names = mdki_calloc(s->n_test_images, sizeof *img_names)))
+        st = MDK_ERR_NO_MEMORY;
+    if (st == MDK_OK) st = mdki_buf_addf(&cases, "{\n  \"format_version\": 1,\n  \"rtol\": %.9g,\n  \"atol\": %.9g,\n  \"cases\": [",
+                                          s->rtol, s->atol);
+    if (st == MDK_OK && s->n_test_images) st = image_cases(s, m, &f, &cases, &ins, &n_in, &exps, &n_exp, img_names);
+    if (st == MDK_OK && s->test_inputs) st = tensor_cases(s, m, &ins, &n_in, &exps, &n_exp);
+    if (st == MDK_OK) st = mdki_buf_addf(&cases, "\n  ]\n}\n");
+    if (st == MDK_OK) st = add_tensors(&f, "test_cases/inputs.npz", ins, n_in, tmp_dir);
+    if (st == MDK_OK) st = add_tensors(&f, "test_cases/expected_outputs.npz", exps, n_exp, tmp_dir);
+    char summary[256] = "";
+    if (st == MDK_OK)
+        snprintf(summary, sizeof summary, "%zu cases (%zu from images), rtol %g, atol %g",
+                 s->n_test_images ? s->n_test_images : n_in, s->n_test_images, s->rtol, s->atol);
+    if (st == MDK_OK) st = add_buf(&f, "test_cases/cases.json", &cases);
+    /* the spec as the bundle sees it */
+    if (st == MDK_OK)
+        st = mdki_spec_emit(s, "model/model.onnx", s->n_labels ? "labels.txt" : NULL,
+                            s->variant_int8 ? "model/model.int8.onnx" : NULL, s->variant_fp16 ? "model/model.fp16.onnx" : NULL,
+                            (const char *const *)img_names, &b);
+    if (st == MDK_OK) st = add_buf(&f, "mdk.yaml", &b);
+    if (st == MDK_OK) st = mdki_gen_docs(s, m, s->model, opts->bench_json, summary, &f);
+    if (st == MDK_OK) st = mdki_gen_examples(s, m, &f);
+    /* manifest over everything else */
+    mdki_files_sort(&f);
+    if (st == MDK_OK) st = mdki_manifest_write(&f, s->name, s->version, &b);
+    if (st == MDK_OK) st = add_buf(&f, "manifest.json", &b);
+    mdki_files_sort(&f);
+    if (st == MDK_OK) st = write_dir(&f, tmp_dir);
+    if (st == MDK_OK && opts->archive) st = write_archive(&f, prefix, mdk_path);
+    if (st == MDK_OK) {
+        struct stat sb;
+        if (stat(dir, &sb) == 0) rm_tree(dir); /* --force */
+        if (rename(tmp_dir, dir) != 0) st = mdki_fail(MDK_ERR_IO, "cannot move the bundle to '%s': %s", dir, strerror(errno));
+        else tmp_dir[0] = '\0';
+    }
+    /* a bundle that fails its own test cases is not delivered */
+    if (st == MDK_OK) {
+        mdk_bundle *bd = NULL;
+        size_t passed = 0, failed = 0;
+        st = mdk_bundle_open(dir, &bd);
+        if (st == MDK_OK) st = mdk_bundle_run_cases(bd, NULL, NULL, NULL, &passed, &failed);
+        if (st == MDK_OK && failed)
+            st = mdki_fail(MDK_ERR_RUNTIME, "the packed bundle fails %zu of its %zu test cases", failed, passed + failed);
+        mdk_bundle_close(bd);
+        if (st != MDK_OK) {
+            rm_tree(dir);
+            if (opts->archive) unlink(mdk_path);
+        }
+    }
+    if (st == MDK_OK && bundle_dir && !(*bundle_dir = strdup(dir))) st = mdki_fail(MDK_ERR_NO_MEMORY, "out of memory");
+    if (st == MDK_OK && archive_path) *archive_path = opts->archive ? strdup(mdk_path) : NULL;
+    if (tmp_dir[0]) rm_tree(tmp_dir);
+    for (size_t i = 0; img_names && s && i < s->n_test_images; i++) mdki_free(img_names[i]);
+    mdki_free(img_names);
+    mdk_tensors_free(ins, n_in);
+    mdk_tensors_free(exps, n_exp);
+    mdki_files_free(&f);
+    mdki_buf_free(&b);
+    mdki_buf_free(&cases);
+    mdk_model_close(m);
+    mdk_spec_free(s);
+    return st;
+}
