@@ -36,7 +36,7 @@ int mdk_path_is_bundle(const char *path)
 }
 
 /* A copy of the bundle file `rel` (in memory for archives, from disk for directories). */
-static mdk_status bundle_load(const mdk_bundle *b, const char *rel, uint64_t cap, char **data, size_t *len)
+mdk_status mdki_bundle_load(const mdk_bundle *b, const char *rel, uint64_t cap, char **data, size_t *len)
 {
     mdki_file *f = mdki_files_find(&b->files, rel);
     if (!f) return mdki_fail(MDK_ERR_NOT_FOUND, "%s: no file '%s' in the bundle", b->path, rel);
@@ -62,7 +62,7 @@ static mdk_status spec_reader(void *ctx, const char *path, uint64_t cap, char **
     const char *base = b->dir ? b->dir : b->path;
     size_t n = strlen(base);
     const char *rel = strncmp(path, base, n) == 0 && path[n] == '/' ? path + n + 1 : path;
-    return bundle_load(b, rel, cap, data, len);
+    return mdki_bundle_load(b, rel, cap, data, len);
 }
 
 void mdk_bundle_close(mdk_bundle *b)
@@ -303,7 +303,7 @@ mdk_status mdk_bundle_open(const char *path, mdk_bundle **out)
     size_t mlen = 0, slen = 0;
     mdk_status st = S_ISDIR(sb.st_mode) ? read_dir(b, &manifest, &mlen) : read_archive(b, &manifest, &mlen);
     if (st == MDK_OK) st = check_manifest(b, manifest, mlen);
-    if (st == MDK_OK) st = bundle_load(b, "mdk.yaml", 1u << 20, &spec, &slen);
+    if (st == MDK_OK) st = mdki_bundle_load(b, "mdk.yaml", 1u << 20, &spec, &slen);
     if (st == MDK_OK) {
         char spath[4200];
         snprintf(spath, sizeof spath, "%s/mdk.yaml", b->dir ? b->dir : b->path);
@@ -334,7 +334,7 @@ mdk_status mdk_bundle_pipeline(const mdk_bundle *b, const mdk_options *opts, mdk
     if (opts) o = *opts;
     else mdk_options_init(&o);
     if (!o.intra_op_threads) o.intra_op_threads = b->spec->threads;
-    mdk_status st = bundle_load(b, "mdk.yaml", 1u << 20, &spec_data, &slen);
+    mdk_status st = mdki_bundle_load(b, "mdk.yaml", 1u << 20, &spec_data, &slen);
     if (st == MDK_OK) {
         char spath[4200];
         snprintf(spath, sizeof spath, "%s/mdk.yaml", b->dir ? b->dir : b->path);
@@ -367,7 +367,7 @@ static mdk_status load_npz(const mdk_bundle *b, const char *rel, case_io *out)
 {
     char *data;
     size_t len;
-    mdk_status st = bundle_load(b, rel, MDKI_BUNDLE_MAX_FILE_BYTES, &data, &len);
+    mdk_status st = mdki_bundle_load(b, rel, MDKI_BUNDLE_MAX_FILE_BYTES, &data, &len);
     if (st != MDK_OK) return st;
     char what[4300];
     snprintf(what, sizeof what, "%s: %s", b->path, rel);
@@ -429,7 +429,7 @@ mdk_status mdk_bundle_run_cases(const mdk_bundle *b, const mdk_options *opts, md
     mdk_status st = mdk_bundle_pipeline(b, opts, &p);
     if (st == MDK_OK) st = load_npz(b, "test_cases/inputs.npz", &ins);
     if (st == MDK_OK) st = load_npz(b, "test_cases/expected_outputs.npz", &exps);
-    if (st == MDK_OK) st = bundle_load(b, "test_cases/cases.json", 16u << 20, &cj, &cjlen);
+    if (st == MDK_OK) st = mdki_bundle_load(b, "test_cases/cases.json", 16u << 20, &cj, &cjlen);
     if (st == MDK_OK && !(cases = cJSON_ParseWithLength(cj, cjlen)))
         st = mdki_fail(MDK_ERR_FORMAT, "%s: test_cases/cases.json is not JSON", b->path);
     double rtol = b->spec->rtol, atol = b->spec->atol;
@@ -465,7 +465,7 @@ mdk_status mdk_bundle_run_cases(const mdk_bundle *b, const mdk_options *opts, md
             mdk_image *img = NULL;
             mdk_tensor *x = NULL;
             snprintf(rel, sizeof rel, "test_cases/%s", images[k]);
-            rs = bundle_load(b, rel, MDK_IMAGE_MAX_FILE_BYTES, &img_data, &img_len);
+            rs = mdki_bundle_load(b, rel, MDK_IMAGE_MAX_FILE_BYTES, &img_data, &img_len);
             if (rs == MDK_OK) rs = mdk_image_decode(img_data, img_len, rel, NULL, &img);
             if (rs == MDK_OK) rs = mdk_preprocess(mdk_pipeline_spec(p), &img, 1, &x, NULL);
             if (rs == MDK_OK && n_in) rs = mdk_tensor_set_name(x, mdk_tensor_name(in[0]));

@@ -34,4 +34,7 @@ void mdki_files_digest(const mdki_files *f, char out[65]);
 /* manifest.json for `f` (which must not contain it). */
 mdk_status mdki_manifest_write(const mdki_files *f, const char *name, const char *version, mdki_buf *out);
 
+/* A copy (mdki_free) of the bundle file `rel`: from memory for archives, from disk for directories. */
+mdk_status mdki_bundle_load(const mdk_bundle *b, const char *rel, uint64_t cap, char **data, size_t *len);
+
 #endif

@@ -1,6 +1,7 @@
 /* spec_emit.c: a parsed spec written back as canonical YAML, the mdk.yaml a bundle carries: every value
  * explicit, files renamed to their place in the bundle. Strings are written double-quoted (JSON escaping is
  * valid YAML), so no value can change meaning on the way back in. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "process/process_int.h"
@@ -18,6 +19,17 @@ static mdk_status kv(mdki_buf *b, const char *indent, const char *key, const cha
     return st == MDK_OK ? mdki_buf_addc(b, '\n') : st;
 }
 
+/* The shortest decimal that reads back as the same float (0.485, not 0.485000014). */
+static mdk_status put_float(mdki_buf *b, float v)
+{
+    char buf[32];
+    for (int digits = 6; digits <= 9; digits++) {
+        snprintf(buf, sizeof buf, "%.*g", digits, v);
+        if (strtof(buf, NULL) == v) break;
+    }
+    return mdki_buf_add(b, buf, strlen(buf));
+}
+
 static const char *interp_name(mdki_interp i)
 {
     static const char *const names[] = {"nearest", "bilinear", "bicubic", "area"};
@@ -26,9 +38,12 @@ static const char *interp_name(mdki_interp i)
 
 static mdk_status emit_channels(mdki_buf *b, const float *v, int n)
 {
-    if (n == 0) return mdki_buf_addf(b, "%.9g", v[0]);
+    if (n == 0) return put_float(b, v[0]);
     mdk_status st = mdki_buf_addc(b, '[');
-    for (int i = 0; i < n && st == MDK_OK; i++) st = mdki_buf_addf(b, "%s%.9g", i ? ", " : "", v[i]);
+    for (int i = 0; i < n && st == MDK_OK; i++) {
+        if (i) st = mdki_buf_addf(b, ", ");
+        if (st == MDK_OK) st = put_float(b, v[i]);
+    }
     return st == MDK_OK ? mdki_buf_addc(b, ']') : st;
 }
 
@@ -48,7 +63,11 @@ static mdk_status emit_step(mdki_buf *b, const mdki_step *s)
                              s->height, s->pad, interp_name(s->interp));
     case MDKI_STEP_CROP: return mdki_buf_addf(b, "    - center_crop: {width: %d, height: %d}\n", s->width, s->height);
     case MDKI_STEP_COLOR: return mdki_buf_addf(b, "    - color: %s\n", colors[s->color]);
-    case MDKI_STEP_SCALE: return mdki_buf_addf(b, "    - scale: %.9g\n", s->scale);
+    case MDKI_STEP_SCALE: {
+        mdk_status st = mdki_buf_addf(b, "    - scale: ");
+        if (st == MDK_OK) st = put_float(b, s->scale);
+        return st == MDK_OK ? mdki_buf_addc(b, '\n') : st;
+    }
     case MDKI_STEP_NORMALIZE: {
         mdk_status st = mdki_buf_addf(b, "    - normalize: {mean: ");
         if (st == MDK_OK) st = emit_channels(b, s->mean, s->n_ch);

@@ -35,5 +35,6 @@ int cmd_run(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_preprocess(int argc, char **argv);
 int cmd_pack(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
 
 #endif
