@@ -29,6 +29,7 @@ asan="$MDK_ROOT/build-asan"
     cmake -S "$MDK_ROOT" -B "$asan" -DCMAKE_BUILD_TYPE=Debug -DMDK_SANITIZE=ON -DORT_ROOT="$ORT_ROOT" >/dev/null
 cmake --build "$asan" -j"$jobs" >/dev/null
 # Sanitizer reports exit with 86, so that no test can mistake one for an ordinary failure (exit 1).
+MDK_SANITIZE=1 \
 ASAN_OPTIONS=detect_leaks=1:exitcode=86 \
 LSAN_OPTIONS=suppressions="$MDK_ROOT/tests/lsan.supp":print_suppressions=0:exitcode=86 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=86 \

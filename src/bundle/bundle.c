@@ -156,17 +156,11 @@ static int safe_rel(const char *p)
     return 1;
 }
 
-static mdk_status read_archive(mdk_bundle *b, char **manifest, size_t *mlen)
+static mdk_status parse_archive(mdk_bundle *b, const char *raw, size_t len, char **manifest, size_t *mlen)
 {
-    char *raw;
-    size_t len;
-    mdk_status st = mdki_read_file(b->path, MDKI_BUNDLE_MAX_BYTES, "bundle archive", &raw, &len);
-    if (st != MDK_OK) return st;
+    mdk_status st = MDK_OK;
     struct archive *a = archive_read_new();
-    if (!a) {
-        mdki_free(raw);
-        return mdki_fail(MDK_ERR_NO_MEMORY, "out of memory");
-    }
+    if (!a) return mdki_fail(MDK_ERR_NO_MEMORY, "out of memory");
     archive_read_support_filter_zstd(a);
     archive_read_support_format_tar(a);
     char prefix[1100] = "";
@@ -233,8 +227,18 @@ static mdk_status read_archive(mdk_bundle *b, char **manifest, size_t *mlen)
         if (st != MDK_OK) mdki_fail_prefix(st, "%s", b->path);
     }
     archive_read_free(a);
-    mdki_free(raw);
     if (st == MDK_OK && !*manifest) st = mdki_fail(MDK_ERR_FORMAT, "%s: the archive holds no manifest.json", b->path);
+    return st;
+}
+
+static mdk_status read_archive(mdk_bundle *b, char **manifest, size_t *mlen)
+{
+    char *raw;
+    size_t len;
+    mdk_status st = mdki_read_file(b->path, MDKI_BUNDLE_MAX_BYTES, "bundle archive", &raw, &len);
+    if (st != MDK_OK) return st;
+    st = parse_archive(b, raw, len, manifest, mlen);
+    mdki_free(raw);
     return st;
 }
 
@@ -289,6 +293,21 @@ static mdk_status check_manifest(mdk_bundle *b, const char *mdata, size_t mlen)
     return st;
 }
 
+static mdk_status finish_open(mdk_bundle *b, char *manifest, size_t mlen, mdk_status st, mdk_bundle **out);
+
+mdk_status mdki_bundle_open_memory(const void *data, size_t len, const char *name, mdk_bundle **out)
+{
+    mdk_bundle *b = mdki_calloc(1, sizeof *b);
+    if (!b || !(b->path = mdki_strdup(name))) {
+        mdki_free(b);
+        return MDK_ERR_NO_MEMORY;
+    }
+    char *manifest = NULL;
+    size_t mlen = 0;
+    mdk_status st = parse_archive(b, data, len, &manifest, &mlen);
+    return finish_open(b, manifest, mlen, st, out);
+}
+
 mdk_status mdk_bundle_open(const char *path, mdk_bundle **out)
 {
     if (!path || !out) return mdki_fail(MDK_ERR_INVALID_ARGUMENT, "mdk_bundle_open: NULL argument");
@@ -299,9 +318,17 @@ mdk_status mdk_bundle_open(const char *path, mdk_bundle **out)
         mdki_free(b);
         return MDK_ERR_NO_MEMORY;
     }
-    char *manifest = NULL, *spec = NULL;
-    size_t mlen = 0, slen = 0;
+    char *manifest = NULL;
+    size_t mlen = 0;
     mdk_status st = S_ISDIR(sb.st_mode) ? read_dir(b, &manifest, &mlen) : read_archive(b, &manifest, &mlen);
+    return finish_open(b, manifest, mlen, st, out);
+}
+
+/* Checks the manifest against the files and reads the spec; takes `manifest` and `b`. */
+static mdk_status finish_open(mdk_bundle *b, char *manifest, size_t mlen, mdk_status st, mdk_bundle **out)
+{
+    char *spec = NULL;
+    size_t slen = 0;
     if (st == MDK_OK) st = check_manifest(b, manifest, mlen);
     if (st == MDK_OK) st = mdki_bundle_load(b, "mdk.yaml", 1u << 20, &spec, &slen);
     if (st == MDK_OK) {

@@ -37,4 +37,7 @@ mdk_status mdki_manifest_write(const mdki_files *f, const char *name, const char
 /* A copy (mdki_free) of the bundle file `rel`: from memory for archives, from disk for directories. */
 mdk_status mdki_bundle_load(const mdk_bundle *b, const char *rel, uint64_t cap, char **data, size_t *len);
 
+/* Opens a .mdk archive held in memory (`name` for messages); the same checks as mdk_bundle_open. */
+mdk_status mdki_bundle_open_memory(const void *data, size_t len, const char *name, mdk_bundle **out);
+
 #endif

@@ -266,6 +266,9 @@ mdk_status mdki_npy_decode(const void *data, size_t len, const char *what, mdk_t
     st = mdki_shape_check(dt, h.ndim, h.shape, what, &count, &nbytes);
     if (st != MDK_OK) return st;
     size_t esize = dt == MDK_DTYPE_STRING ? (kind == 'U' ? 4 * width : width) : mdk_dtype_size(dt);
+    /* zero-width strings take no data but one allocation each: keep their number proportional to the input */
+    if (esize == 0 && count > (size_t)1 << 20)
+        return mdki_fail(MDK_ERR_TOO_LARGE, "%s: %zu zero-width strings, above the limit of %d", what, count, 1 << 20);
     size_t need;
     if (!mdki_mul_size(count, esize, &need) || need > MDK_TENSOR_MAX_BYTES)
         return mdki_fail(MDK_ERR_TOO_LARGE, "%s: data exceeds the limit of %llu bytes", what,

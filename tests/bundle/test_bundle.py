@@ -25,6 +25,16 @@ LIB = os.environ.get("MDK_LIBRARY", os.path.join(ROOT, "build", "libmdk.so.0"))
 PHOTOS = ["astronaut", "chelsea", "coffee", "rocket", "hubble_deep_field", "immunohistochemistry", "camera", "coins",
           "horse", "page", "text", "moon"]
 TV = os.path.join(mdktest.MODELS, "torchvision")
+# In the sanitizer run libmdk is instrumented: programs loading it need the same runtime.
+SANITIZED = os.environ.get("MDK_SANITIZE") == "1"
+
+
+def sanitizer_env(env):
+    if not SANITIZED:
+        return env
+    libs = [subprocess.run(["gcc", f"-print-file-name={l}"], capture_output=True, text=True).stdout.strip()
+            for l in ("libasan.so", "libubsan.so")]
+    return dict(env, LD_PRELOAD=" ".join(libs), ASAN_OPTIONS="detect_leaks=0:exitcode=86")
 OCR = os.path.join(mdktest.MODELS, "ocr")
 
 CLASSIFIER = """name: mobilenet_v2
@@ -238,8 +248,9 @@ class Bundles(mdktest.TestCase):
         ex = self.path("c")
         shutil.copytree(os.path.join(self.cls_dir, "examples/c"), ex)
         libdir = os.path.dirname(LIB)
+        cflags = "-O2 -Wall -Wextra -Werror" + (" -fsanitize=address,undefined" if SANITIZED else "")
         make = subprocess.run(["make", "-s", "-C", ex, f"MDK_CFLAGS=-I{ROOT}/include",
-                               f"MDK_LIBS=-L{libdir} -lmdk -Wl,-rpath,{libdir}", "CFLAGS=-O2 -Wall -Wextra -Werror"],
+                               f"MDK_LIBS=-L{libdir} -lmdk -Wl,-rpath,{libdir}", f"CFLAGS={cflags}"],
                               capture_output=True, text=True)
         self.assertEqual(make.returncode, 0, make.stderr)
         photo = os.path.join(self.root, "src/images/chelsea.jpg")
@@ -255,7 +266,7 @@ class Bundles(mdktest.TestCase):
         self.assertIn("0 mismatches", threads.stdout)
 
     def test_generated_python(self):
-        env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "bindings", "python"), MDK_LIBRARY=LIB)
+        env = sanitizer_env(dict(os.environ, PYTHONPATH=os.path.join(ROOT, "bindings", "python"), MDK_LIBRARY=LIB))
         t = subprocess.run(["/usr/bin/python3", os.path.join(self.cls_dir, "test_cases/test.py")], capture_output=True,
                            text=True, env=env)
         self.assertEqual(t.returncode, 0, t.stdout + t.stderr)

@@ -78,3 +78,21 @@ for name in os.listdir(examples):
 put("fuzz_spec", "seg.yaml", b"name: s\nmodel: m.onnx\nlabels: [a, b]\npreprocess:\n  steps:\n    - resize: {shorter_side: 8}\n"
     b"    - center_crop: {width: 4, height: 4}\n    - color: GRAY\n  dtype: uint8\n  layout: NHWC\n"
     b"postprocess: {type: segmentation, threshold: 0.5}\n")
+
+# a small real bundle archive: a tensor model packed by mdk itself, when the mdk binary is given
+mdk = os.environ.get("MDK_BIN")
+if mdk:
+    import subprocess
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        x = helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [1, 3])
+        y = helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [1, 3])
+        onnx.save(helper.make_model(helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g", [x], [y]),
+                                    opset_imports=[helper.make_opsetid("", 13)]), os.path.join(tmp, "m.onnx"))
+        np.savez(os.path.join(tmp, "in.npz"), x=np.array([[-1, 0, 2]], np.float32))
+        with open(os.path.join(tmp, "mdk.yaml"), "w") as f:
+            f.write("name: relu\nversion: 1.0.0\nmodel: m.onnx\nlabels: [a, b, c]\ntest_cases: {inputs: in.npz}\n")
+        subprocess.run([mdk, "pack", os.path.join(tmp, "mdk.yaml"), "-o", tmp, "--archive"], check=True,
+                       stdout=subprocess.DEVNULL)
+        with open(os.path.join(tmp, "relu-1.0.0.mdk"), "rb") as f:
+            put("fuzz_bundle", "relu.mdk", f.read())
