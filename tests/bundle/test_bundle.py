@@ -222,6 +222,20 @@ class Bundles(mdktest.TestCase):
             self.assertEqual(a.read(), b.read())
         self.assertEqual(subprocess.run(["diff", "-r", self.cls_dir, dirs]).returncode, 0)
 
+    def test_bench_report_embedded(self):
+        report = self.path("bench.json")
+        with open(report, "w") as f:
+            json.dump({"markdown": "| batch | P50 ms | P99 ms |\n|---|---|---|\n| 1 | 4.2 | 5.0 |"}, f)
+        out = self.pack("src/mdk.yaml", "--bench", report, out="benched")[0]
+        with open(os.path.join(out, "docs/performance.md")) as f:
+            self.assertIn("| 1 | 4.2 | 5.0 |", f.read())
+        with open(os.path.join(out, "docs/README.md")) as f:
+            self.assertIn("| 1 | 4.2 | 5.0 |", f.read())
+        with open(report, "w") as f:
+            f.write("{}")
+        self.assertFails(["pack", os.path.join(self.root, "src/mdk.yaml"), "-o", self.path("b2"), "--bench", report],
+                         ["not an mdk bench report"])
+
     def test_refuses_existing_and_bad_specs(self):
         self.assertFails(["pack", os.path.join(self.root, "src/mdk.yaml"), "-o", os.path.join(self.root, "out")],
                          ["already exists", "--force"])
