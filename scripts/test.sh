@@ -35,5 +35,12 @@ LSAN_OPTIONS=suppressions="$MDK_ROOT/tests/lsan.supp":print_suppressions=0:exitc
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=86 \
     ctest --test-dir "$asan" -L sanitize -j"$jobs" --output-on-failure
 
+say "ThreadSanitizer: one model shared by several threads"
+tsan="$MDK_ROOT/build-tsan"
+[ -f "$tsan/CMakeCache.txt" ] ||
+    cmake -S "$MDK_ROOT" -B "$tsan" -DCMAKE_BUILD_TYPE=Debug -DMDK_TSAN=ON -DORT_ROOT="$ORT_ROOT" >/dev/null
+cmake --build "$tsan" -j"$jobs" --target test_model >/dev/null
+TSAN_OPTIONS=halt_on_error=1:exitcode=86 "$tsan/tests/test_model"
+
 say "fuzzing"
 "$MDK_ROOT/tests/fuzz/run.sh" "${MDK_FUZZ_SECONDS:-20}"

@@ -16,6 +16,7 @@ typedef struct mdk_pack_options {
     const char *bench_json; /* an `mdk bench --json` report to embed in docs/performance.md, or NULL */
 } mdk_pack_options;
 
+/* Sets every field of `opts` to its default (and struct_size). */
 MDK_API void mdk_pack_options_init(mdk_pack_options *opts);
 
 /* Builds the bundle the spec at `spec_path` describes: copies the model, its variants and the test images,
@@ -45,6 +46,8 @@ MDK_API mdk_status mdk_bundle_pipeline(const mdk_bundle *b, const mdk_options *o
 /* Runs every test case of the bundle through the full pipeline (images through preprocessing, the model,
  * the expected outputs compared with the bundle's rtol/atol). `cb` (may be NULL) is called once per case. */
 typedef void (*mdk_case_callback)(void *ctx, const char *name, int pass, const char *detail);
+/* `*passed` and `*failed` (either may be NULL) receive the counts; the status is MDK_OK when the cases could
+ * be run, whatever their outcome. Thread-safe for distinct bundles. */
 MDK_API mdk_status mdk_bundle_run_cases(const mdk_bundle *b, const mdk_options *opts, mdk_case_callback cb, void *ctx,
                                         size_t *passed, size_t *failed);
 

@@ -24,6 +24,7 @@ typedef struct mdk_decode_options {
     int min_width, min_height;
 } mdk_decode_options;
 
+/* Sets every field of `opts` to its default (and struct_size). */
 MDK_API void mdk_decode_options_init(mdk_decode_options *opts);
 
 /* Decodes a JPEG or PNG from memory. `what` names it in messages; `opts` may be NULL for defaults.

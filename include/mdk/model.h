@@ -94,6 +94,7 @@ typedef struct mdk_options {
     int log_level;           /* ONNX Runtime's: 0 verbose .. 4 fatal (default 4: mdk reports errors itself) */
 } mdk_options;
 
+/* Sets every field of `opts` to its default (and struct_size). */
 MDK_API void mdk_options_init(mdk_options *opts);
 
 /* Loads the ONNX model at `path` into an ONNX Runtime session. `opts` may be NULL for defaults. */

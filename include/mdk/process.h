@@ -28,6 +28,7 @@ MDK_API int mdk_spec_has_preprocess(const mdk_spec *spec);
 /* Where each preprocessed image came from: what postprocessing needs to map results back onto the
  * original image. Freed with mdk_prep_info_free. */
 typedef struct mdk_prep_info mdk_prep_info;
+/* Frees `info` (NULL accepted). */
 MDK_API void mdk_prep_info_free(mdk_prep_info *info);
 MDK_API size_t mdk_prep_info_count(const mdk_prep_info *info);
 
