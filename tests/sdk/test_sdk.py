@@ -120,6 +120,36 @@ class SDK(mdktest.TestCase):
         self.assertTrue(lines[2].startswith("error 2 model '/nonexistent/model.onnx'"), lines[2])
         self.assertEqual(lines[3], "180.0 0.1.0 1.30.0")
 
+    def test_python_examples(self):
+        """bindings/python/examples on a bundle packed from the classification example of docs/examples."""
+        import cv2
+        from skimage import data as skdata
+        src = self.path("src")
+        os.makedirs(src)
+        os.symlink(os.path.join(mdktest.MODELS, "torchvision", "mobilenet_v2.onnx"), os.path.join(src, "model.onnx"))
+        for n in ("chelsea", "coffee", "astronaut"):
+            cv2.imwrite(os.path.join(src, n + ".jpg"), cv2.cvtColor(getattr(skdata, n)(), cv2.COLOR_RGB2BGR))
+        with open(os.path.join(src, "labels.txt"), "w") as f:
+            f.write("\n".join(f"class {i}" for i in range(1000)) + "\n")
+        with open(os.path.join(ROOT, "docs", "examples", "imagenet-classification", "mdk.yaml")) as f:
+            spec = f.read()
+        with open(os.path.join(src, "mdk.yaml"), "w") as f:
+            f.write(spec + "test_cases:\n  images: [chelsea.jpg, coffee.jpg, astronaut.jpg]\n")
+        rc, out, err = run("pack", os.path.join(src, "mdk.yaml"), "-o", self.path("out"))
+        self.assertEqual(rc, 0, err)
+        bundle = out.split()[0]
+        ex = os.path.join(ROOT, "bindings", "python", "examples")
+        photo = os.path.join(src, "chelsea.jpg")
+        for script, args, check in (
+                ("single.py", [photo], lambda o: json.loads(o)["results"][0]["top"][0]["label"].startswith("class ")),
+                ("batch.py", [photo, os.path.join(src, "coffee.jpg")], lambda o: "(3, 1000)" in o),
+                ("threads.py", ["4"], lambda o: "4 threads, 40 inferences: 0 mismatches" in o)):
+            with self.subTest(example=script):
+                r = subprocess.run(["/usr/bin/python3", os.path.join(ex, script), bundle, *args], capture_output=True,
+                                   text=True, env=binding_env())
+                self.assertEqual(r.returncode, 0, r.stderr)
+                self.assertTrue(check(r.stdout), r.stdout)
+
     def test_pip_install_of_the_folder(self):
         target = self.path("site")
         r = subprocess.run(["/usr/bin/python3", "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
