@@ -295,6 +295,18 @@ static mdk_status check_manifest(mdk_bundle *b, const char *mdata, size_t mlen)
 
 static mdk_status finish_open(mdk_bundle *b, char *manifest, size_t mlen, mdk_status st, mdk_bundle **out);
 
+/* Parses the bundle's mdk.yaml (its labels read from the bundle too). */
+static mdk_status read_spec(const mdk_bundle *b, mdk_spec **out)
+{
+    char *data = NULL, spath[4200];
+    size_t len;
+    mdk_status st = mdki_bundle_load(b, "mdk.yaml", 1u << 20, &data, &len);
+    snprintf(spath, sizeof spath, "%s/mdk.yaml", b->dir ? b->dir : b->path);
+    if (st == MDK_OK) st = mdki_spec_parse(data, len, spath, spec_reader, (void *)b, out);
+    mdki_free(data);
+    return st;
+}
+
 mdk_status mdki_bundle_open_memory(const void *data, size_t len, const char *name, mdk_bundle **out)
 {
     mdk_bundle *b = mdki_calloc(1, sizeof *b);
@@ -327,17 +339,9 @@ mdk_status mdk_bundle_open(const char *path, mdk_bundle **out)
 /* Checks the manifest against the files and reads the spec; takes `manifest` and `b`. */
 static mdk_status finish_open(mdk_bundle *b, char *manifest, size_t mlen, mdk_status st, mdk_bundle **out)
 {
-    char *spec = NULL;
-    size_t slen = 0;
     if (st == MDK_OK) st = check_manifest(b, manifest, mlen);
-    if (st == MDK_OK) st = mdki_bundle_load(b, "mdk.yaml", 1u << 20, &spec, &slen);
-    if (st == MDK_OK) {
-        char spath[4200];
-        snprintf(spath, sizeof spath, "%s/mdk.yaml", b->dir ? b->dir : b->path);
-        st = mdki_spec_parse(spec, slen, spath, spec_reader, b, &b->spec);
-    }
+    if (st == MDK_OK) st = read_spec(b, &b->spec);
     mdki_free(manifest);
-    mdki_free(spec);
     if (st != MDK_OK) {
         mdk_bundle_close(b);
         return st;
@@ -353,21 +357,13 @@ size_t mdk_bundle_file_count(const mdk_bundle *b) { return b->files.n + 1; /* wi
 mdk_status mdk_bundle_pipeline(const mdk_bundle *b, const mdk_options *opts, mdk_pipeline **out)
 {
     if (!b || !out) return mdki_fail(MDK_ERR_INVALID_ARGUMENT, "mdk_bundle_pipeline: NULL argument");
-    char *spec_data = NULL;
-    size_t slen;
     mdk_spec *spec = NULL;
     mdk_model *model = NULL;
     mdk_options o;
     if (opts) o = *opts;
     else mdk_options_init(&o);
     if (!o.intra_op_threads) o.intra_op_threads = b->spec->threads;
-    mdk_status st = mdki_bundle_load(b, "mdk.yaml", 1u << 20, &spec_data, &slen);
-    if (st == MDK_OK) {
-        char spath[4200];
-        snprintf(spath, sizeof spath, "%s/mdk.yaml", b->dir ? b->dir : b->path);
-        st = mdki_spec_parse(spec_data, slen, spath, spec_reader, (void *)b, &spec);
-    }
-    mdki_free(spec_data);
+    mdk_status st = read_spec(b, &spec);
     if (st == MDK_OK) {
         const mdki_file *f = mdki_files_find(&b->files, "model/model.onnx");
         char what[4300];

@@ -25,6 +25,8 @@ typedef struct mdki_files {
 void mdki_files_free(mdki_files *f);
 /* Adds a file, taking ownership of `data` (freed on failure too). Paths must be unique. */
 mdk_status mdki_files_add(mdki_files *f, const char *path, char *data, size_t size);
+/* Adds the buffer's content as a file, taking its memory (the buffer is left empty). */
+mdk_status mdki_files_add_buf(mdki_files *f, const char *path, mdki_buf *b);
 mdki_file *mdki_files_find(const mdki_files *f, const char *path);
 void mdki_files_sort(mdki_files *f);
 

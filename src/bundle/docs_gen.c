@@ -375,14 +375,6 @@ static mdk_status openapi(const mdk_spec *s, const mdk_model *m, mdki_buf *b)
     return st;
 }
 
-static mdk_status add(mdki_files *f, const char *path, mdki_buf *b)
-{
-    size_t len;
-    if (!b->data && mdki_buf_add(b, "", 0) != MDK_OK) return MDK_ERR_NO_MEMORY;
-    char *d = mdki_buf_take(b, &len);
-    return mdki_files_add(f, path, d, len);
-}
-
 mdk_status mdki_gen_docs(const mdk_spec *s, const mdk_model *m, const char *model_path, const char *bench_json,
                          const char *cases_summary, mdki_files *f);
 
@@ -405,13 +397,13 @@ mdk_status mdki_gen_docs(const mdk_spec *s, const mdk_model *m, const char *mode
         cJSON_Delete(j);
     }
     if (st == MDK_OK) st = model_card(s, m, g, bench_md, cases_summary, &b);
-    if (st == MDK_OK) st = add(f, "docs/README.md", &b);
+    if (st == MDK_OK) st = mdki_files_add_buf(f, "docs/README.md", &b);
     if (st == MDK_OK) st = openapi(s, m, &b);
-    if (st == MDK_OK) st = add(f, "docs/openapi.json", &b);
+    if (st == MDK_OK) st = mdki_files_add_buf(f, "docs/openapi.json", &b);
     if (st == MDK_OK && bench_md) {
         st = mdki_buf_addf(&b, "# Performance of %s %s\n\nFrom `mdk bench` (the report packed with this bundle):\n\n%s\n",
                            s->name, s->version, bench_md);
-        if (st == MDK_OK) st = add(f, "docs/performance.md", &b);
+        if (st == MDK_OK) st = mdki_files_add_buf(f, "docs/performance.md", &b);
     }
     mdki_free(bench);
     mdki_free(bench_md);

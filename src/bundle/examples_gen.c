@@ -41,14 +41,11 @@ static mdk_status fill(mdki_files *f, const char *path, const char *tpl, const s
             p = at + 1;
         }
     }
-    size_t len;
-    if (st == MDK_OK && !b.data) st = mdki_buf_add(&b, "", 0);
     if (st != MDK_OK) {
         mdki_buf_free(&b);
         return st;
     }
-    char *data = mdki_buf_take(&b, &len);
-    return mdki_files_add(f, path, data, len);
+    return mdki_files_add_buf(f, path, &b);
 }
 
 mdk_status mdki_gen_examples(const mdk_spec *s, const mdk_model *m, mdki_files *f);

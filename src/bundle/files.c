@@ -54,6 +54,14 @@ mdk_status mdki_files_add(mdki_files *f, const char *path, char *data, size_t si
     return MDK_OK;
 }
 
+mdk_status mdki_files_add_buf(mdki_files *f, const char *path, mdki_buf *b)
+{
+    size_t len;
+    if (!b->data && mdki_buf_add(b, "", 0) != MDK_OK) return MDK_ERR_NO_MEMORY;
+    char *data = mdki_buf_take(b, &len);
+    return mdki_files_add(f, path, data, len);
+}
+
 static int by_path(const void *a, const void *b)
 {
     return strcmp(((const mdki_file *)a)->path, ((const mdki_file *)b)->path);

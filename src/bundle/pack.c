@@ -27,14 +27,6 @@ static mdk_status add_disk(mdki_files *f, const char *bundle_path, const char *d
     return st == MDK_OK ? mdki_files_add(f, bundle_path, data, len) : st;
 }
 
-static mdk_status add_buf(mdki_files *f, const char *path, mdki_buf *b)
-{
-    size_t len;
-    if (!b->data && mdki_buf_add(b, "", 0) != MDK_OK) return MDK_ERR_NO_MEMORY;
-    char *data = mdki_buf_take(b, &len);
-    return mdki_files_add(f, path, data, len);
-}
-
 static mdk_status add_tensors(mdki_files *f, const char *path, mdk_tensor *const *ts, size_t n, const char *tmpdir)
 {
     /* npz is written through a file so that the archive code path is the one receivers read */
@@ -115,22 +107,14 @@ static mdk_status image_cases(const mdk_spec *s, mdk_model *m, mdki_files *f, md
         char nm[1100];
         snprintf(nm, sizeof nm, "%s/%s", case_name, input);
         if (st == MDK_OK) st = mdk_tensor_set_name(x, nm);
-        mdk_tensor **gi = st == MDK_OK ? mdki_realloc(*ins, (*n_in + 1) * sizeof *gi) : NULL;
-        if (st == MDK_OK && !gi) st = MDK_ERR_NO_MEMORY;
         if (st == MDK_OK) {
-            *ins = gi;
-            (*ins)[(*n_in)++] = x;
+            st = mdki_tensors_push(ins, n_in, x, 100000);
             x = NULL;
         }
         for (size_t k = 0; k < n_outs && st == MDK_OK; k++) {
             snprintf(nm, sizeof nm, "%s/%s", case_name, mdk_tensor_name(outs[k]));
-            mdk_tensor **ge = mdki_realloc(*exps, (*n_exp + 1) * sizeof *ge);
-            if (!ge || (st = mdk_tensor_set_name(outs[k], nm)) != MDK_OK) {
-                st = st != MDK_OK ? st : MDK_ERR_NO_MEMORY;
-                break;
-            }
-            *exps = ge;
-            (*exps)[(*n_exp)++] = outs[k];
+            if ((st = mdk_tensor_set_name(outs[k], nm)) != MDK_OK) break;
+            st = mdki_tensors_push(exps, n_exp, outs[k], 100000);
             outs[k] = NULL;
         }
         mdk_tensors_free(outs, n_outs);
@@ -171,13 +155,8 @@ static mdk_status tensor_cases(const mdk_spec *s, mdk_model *m, mdk_tensor ***in
         for (size_t k = 0; k < n_outs && st == MDK_OK; k++) {
             char full[1100];
             snprintf(full, sizeof full, "%.*s%s%s", (int)plen, nm, plen ? "/" : "", mdk_tensor_name(outs[k]));
-            mdk_tensor **g = mdki_realloc(*exps, (*n_exp + 1) * sizeof *g);
-            if (!g || (st = mdk_tensor_set_name(outs[k], full)) != MDK_OK) {
-                st = st != MDK_OK ? st : MDK_ERR_NO_MEMORY;
-                break;
-            }
-            *exps = g;
-            (*exps)[(*n_exp)++] = outs[k];
+            if ((st = mdk_tensor_set_name(outs[k], full)) != MDK_OK) break;
+            st = mdki_tensors_push(exps, n_exp, outs[k], 100000);
             outs[k] = NULL;
         }
         mdk_tensors_free(outs, n_outs);
@@ -317,7 +296,7 @@ mdk_status mdk_pack(const char *spec_path, const mdk_pack_options *opts, char **
     if (st == MDK_OK && s->variant_fp16) st = add_disk(&f, "model/model.fp16.onnx", s->variant_fp16, "fp16 variant");
     if (st == MDK_OK && s->n_labels) {
         for (size_t i = 0; i < s->n_labels && st == MDK_OK; i++) st = mdki_buf_addf(&b, "%s\n", s->labels[i]);
-        if (st == MDK_OK) st = add_buf(&f, "labels.txt", &b);
+        if (st == MDK_OK) st = mdki_files_add_buf(&f, "labels.txt", &b);
     }
     /* test cases */
     if (st == MDK_OK && s->n_test_images && !(img_names = mdki_calloc(s->n_test_images, sizeof *img_names)))
@@ -333,19 +312,19 @@ mdk_status mdk_pack(const char *spec_path, const mdk_pack_options *opts, char **
     if (st == MDK_OK)
         snprintf(summary, sizeof summary, "%zu cases (%zu from images), rtol %g, atol %g",
                  s->n_test_images ? s->n_test_images : n_in, s->n_test_images, s->rtol, s->atol);
-    if (st == MDK_OK) st = add_buf(&f, "test_cases/cases.json", &cases);
+    if (st == MDK_OK) st = mdki_files_add_buf(&f, "test_cases/cases.json", &cases);
     /* the spec as the bundle sees it */
     if (st == MDK_OK)
         st = mdki_spec_emit(s, "model/model.onnx", s->n_labels ? "labels.txt" : NULL,
                             s->variant_int8 ? "model/model.int8.onnx" : NULL, s->variant_fp16 ? "model/model.fp16.onnx" : NULL,
                             (const char *const *)img_names, &b);
-    if (st == MDK_OK) st = add_buf(&f, "mdk.yaml", &b);
+    if (st == MDK_OK) st = mdki_files_add_buf(&f, "mdk.yaml", &b);
     if (st == MDK_OK) st = mdki_gen_docs(s, m, s->model, opts->bench_json, summary, &f);
     if (st == MDK_OK) st = mdki_gen_examples(s, m, &f);
     /* manifest over everything else */
     mdki_files_sort(&f);
     if (st == MDK_OK) st = mdki_manifest_write(&f, s->name, s->version, &b);
-    if (st == MDK_OK) st = add_buf(&f, "manifest.json", &b);
+    if (st == MDK_OK) st = mdki_files_add_buf(&f, "manifest.json", &b);
     mdki_files_sort(&f);
     if (st == MDK_OK) st = write_dir(&f, tmp_dir);
     if (st == MDK_OK && opts->archive) st = write_archive(&f, prefix, mdk_path);

@@ -198,6 +198,18 @@ mdk_tensor *mdk_optional_value(const mdk_tensor *t)
     return t->kind == MDK_VALUE_OPTIONAL && t->n_items ? t->items[0] : NULL;
 }
 
+mdk_status mdki_tensors_push(mdk_tensor ***arr, size_t *n, mdk_tensor *t, size_t cap)
+{
+    mdk_tensor **g = *n < cap ? mdki_realloc(*arr, (*n + 1) * sizeof *g) : NULL;
+    if (!g) {
+        mdk_tensor_free(t);
+        return *n >= cap ? mdki_fail(MDK_ERR_TOO_LARGE, "more than %zu tensors", cap) : MDK_ERR_NO_MEMORY;
+    }
+    *arr = g;
+    g[(*n)++] = t;
+    return MDK_OK;
+}
+
 mdk_status mdk_tensor_clone(const mdk_tensor *t, mdk_tensor **out)
 {
     mdk_tensor *c;

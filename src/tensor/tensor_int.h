@@ -25,6 +25,9 @@ mdk_status mdki_shape_check(mdk_dtype dtype, size_t ndim, const int64_t *shape, 
 int mdki_dtype_supported(mdk_dtype dtype);
 /* Sets element i from a double, converting (rounding toward zero for integers, saturating at the type's range). */
 void mdki_tensor_set_f64(mdk_tensor *t, size_t i, double v);
+/* Appends `t` to a growing array of `*n` tensors, taking ownership of it (freed on failure too); at most
+ * `cap` tensors. */
+mdk_status mdki_tensors_push(mdk_tensor ***arr, size_t *n, mdk_tensor *t, size_t cap);
 /* Takes ownership of `s` (malloc'd via mdki_malloc) as element i of a string tensor. */
 void mdki_tensor_take_string(mdk_tensor *t, size_t i, char *s);
 

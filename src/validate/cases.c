@@ -73,18 +73,8 @@ static case_priv *add_case(mdk_caseset *cs, const char *name)
 
 static mdk_status push(mdk_tensor ***arr, size_t *n, mdk_tensor *t)
 {
-    if (*n >= CASE_MAX_TENSORS) {
-        mdk_tensor_free(t);
-        return mdki_fail(MDK_ERR_TOO_LARGE, "more than %d tensors in one case", CASE_MAX_TENSORS);
-    }
-    mdk_tensor **g = mdki_realloc(*arr, (*n + 1) * sizeof *g);
-    if (!g) {
-        mdk_tensor_free(t);
-        return MDK_ERR_NO_MEMORY;
-    }
-    *arr = g;
-    g[(*n)++] = t;
-    return MDK_OK;
+    mdk_status st = mdki_tensors_push(arr, n, t, CASE_MAX_TENSORS);
+    return st == MDK_ERR_TOO_LARGE ? mdki_fail(st, "more than %d tensors in one case", CASE_MAX_TENSORS) : st;
 }
 
 static void sync_pub(case_priv *c)
