@@ -4,7 +4,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 PKGS=(
-  build-essential cmake pkg-config git ca-certificates curl locales
+  build-essential cmake pkg-config git ca-certificates curl locales zstd
   clang llvm libclang-rt-14-dev
   libprotobuf-c-dev protobuf-c-compiler libonnx-dev libonnx-testdata
   libarchive-dev libcjson-dev libcmocka-dev libyaml-dev libturbojpeg0-dev libspng-dev libsodium-dev
