@@ -30,6 +30,29 @@ int cli_positional(const char *verb, const char *arg, const char **model);
 /* Creates a directory and its parents (mode 0755). */
 int cli_mkdirs(const char *path);
 
+/* --dim DIM=VALUE (or INPUT:AXIS=VALUE) */
+typedef struct dim_arg {
+    const char *name;
+    long long value;
+} dim_arg;
+
+/* What --input NAME=FILE|random, --dim and --seed ask for. */
+typedef struct feed_args {
+    const char *verb;      /* for messages */
+    const char **inputs;
+    size_t n_inputs;
+    const dim_arg *dims;
+    size_t n_dims;
+    unsigned long long seed;
+} feed_args;
+
+/* Reads or generates each --input as a named tensor for model `m` into feeds[0..n_inputs). Returns 0 or the
+ * exit code after printing the error. */
+int cli_read_feeds(const mdk_model *m, const feed_args *a, mdk_tensor **feeds);
+/* A random tensor for input `idx`, its dynamic dims taken from `dims`. */
+int cli_make_random(const char *verb, const mdk_model *m, int idx, const dim_arg *dims, size_t nd,
+                    unsigned long long seed, mdk_tensor **out);
+
 int cmd_inspect(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_verify(int argc, char **argv);

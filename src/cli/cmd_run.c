@@ -33,47 +33,6 @@ static void help(void)
            "  --json               print the outputs as JSON tensors (name, datatype, shape, data)\n");
 }
 
-typedef struct dim_arg {
-    const char *name; /* DIM, or INPUT:AXIS */
-    long long value;
-} dim_arg;
-
-static int find_dim(const dim_arg *dims, size_t nd, const char *input, size_t axis, const char *param, long long *v)
-{
-    char key[512];
-    snprintf(key, sizeof key, "%s:%zu", input, axis);
-    for (size_t i = 0; i < nd; i++)
-        if (strcmp(dims[i].name, key) == 0 || (param && strcmp(dims[i].name, param) == 0)) {
-            *v = dims[i].value;
-            return 1;
-        }
-    return 0;
-}
-
-static int make_random(const mdk_model *m, int idx, const dim_arg *dims, size_t nd, unsigned long long seed,
-                       mdk_tensor **out)
-{
-    const mdk_value_info *v = mdk_model_input(m, idx);
-    if (v->kind != MDK_VALUE_TENSOR)
-        return cli_error("run", "input '%s' is not a tensor; random data can only fill tensors", v->name);
-    int64_t shape[MDK_MAX_DIMS];
-    for (size_t k = 0; k < v->ndim; k++) {
-        long long val;
-        if (find_dim(dims, nd, v->name, k, v->dims[k].param, &val)) shape[k] = val;
-        else if (v->dims[k].value >= 0) shape[k] = v->dims[k].value;
-        else if (v->dims[k].param)
-            return cli_error("run", "input '%s' dim %zu is the symbolic dim '%s': set it with --dim %s=VALUE", v->name, k,
-                             v->dims[k].param, v->dims[k].param);
-        else
-            return cli_error("run", "input '%s' dim %zu is dynamic: set it with --dim %s:%zu=VALUE", v->name, k, v->name, k);
-    }
-    mdk_status st = mdk_tensor_new(v->dtype, v->ndim, shape, out);
-    if (st != MDK_OK) return cli_lib_error("run", st);
-    mdk_tensor_fill_random(*out, seed + (unsigned long long)idx);
-    if (mdk_tensor_set_name(*out, v->name) != MDK_OK) return cli_lib_error("run", MDK_ERR_NO_MEMORY);
-    return 0;
-}
-
 static void summary(const mdk_tensor *t);
 
 /* Sequences and optionals: a header line, then each contained tensor. */
@@ -146,52 +105,6 @@ static void safe_name(const char *in, char *out, size_t size)
 
 static int write_outputs(mdk_tensor **outs, size_t n_outs, const char *out_dir, int quiet);
 
-/* What --input, --dim and --seed ask for. */
-typedef struct feed_args {
-    const char **inputs;
-    size_t n_inputs;
-    const dim_arg *dims;
-    size_t n_dims;
-    unsigned long long seed;
-} feed_args;
-
-/* Reads or generates each --input as a named tensor for model `m`. */
-static int read_feeds(const mdk_model *m, const feed_args *a, mdk_tensor **feeds)
-{
-    for (size_t i = 0; i < a->n_inputs; i++) {
-        const char *eq = strchr(a->inputs[i], '=');
-        char name[1024];
-        const char *file;
-        if (eq) {
-            snprintf(name, sizeof name, "%.*s", (int)(eq - a->inputs[i]), a->inputs[i]);
-            file = eq + 1;
-        } else if (mdk_model_input_count(m) == 1) {
-            snprintf(name, sizeof name, "%s", mdk_model_input(m, 0)->name);
-            file = a->inputs[i];
-        } else {
-            return cli_usage_error("run", "--input '%s' needs NAME=FILE: the model has %zu inputs", a->inputs[i],
-                                   mdk_model_input_count(m));
-        }
-        int idx = mdk_model_input_index(m, name);
-        if (idx < 0) {
-            char list[1024] = "";
-            size_t used = 0;
-            for (size_t k = 0; k < mdk_model_input_count(m) && used < sizeof list; k++)
-                used += (size_t)snprintf(list + used, sizeof list - used, "%s%s", k ? ", " : "", mdk_model_input(m, k)->name);
-            return cli_error("run", "unknown input '%s'; the model's inputs are: %s", name, list);
-        }
-        if (strcmp(file, "random") == 0) {
-            int rc = make_random(m, idx, a->dims, a->n_dims, a->seed, &feeds[i]);
-            if (rc) return rc;
-            continue;
-        }
-        mdk_status st = mdk_value_read(file, mdk_model_input(m, idx)->kind, mdk_model_input(m, idx)->dtype, &feeds[i]);
-        if (st == MDK_OK) st = mdk_tensor_set_name(feeds[i], name);
-        if (st != MDK_OK) return cli_error("run", "input '%s': %s", name, mdk_errmsg());
-    }
-    return 0;
-}
-
 /* The spec's whole pipeline on image files; prints the postprocessed JSON. */
 static int run_images(const char *spec_path, const mdk_options *opts, const char *const *paths, size_t n, int fast,
                       unsigned long long max_pixels, const feed_args *fa, const char *out_dir)
@@ -209,7 +122,7 @@ static int run_images(const char *spec_path, const mdk_options *opts, const char
     if (st == MDK_OK) {
         mdk_spec_decode_options(mdk_pipeline_spec(p), fast, &dec);
         if (max_pixels) dec.max_pixels = max_pixels;
-        rc = read_feeds(mdk_pipeline_model(p), fa, extra);
+        rc = cli_read_feeds(mdk_pipeline_model(p), fa, extra);
     }
     for (size_t i = 0; i < n && st == MDK_OK && !rc; i++) st = mdk_image_read(paths[i], &dec, &imgs[i]);
     if (st == MDK_OK && !rc)
@@ -300,7 +213,7 @@ int cmd_run(int argc, char **argv)
     mdk_options opts;
     mdk_options_init(&opts);
     opts.intra_op_threads = (int)threads;
-    feed_args fa = {inputs, n_inputs, dims, n_dims, (unsigned long long)seed};
+    feed_args fa = {"run", inputs, n_inputs, dims, n_dims, (unsigned long long)seed};
     if (n_images) return run_images(model_path, &opts, images, n_images, fast, (unsigned long long)max_pixels, &fa, out_dir);
     mdk_model *m = NULL;
     mdk_tensor *feeds[MAX_ARGS] = {0};
@@ -312,7 +225,7 @@ int cmd_run(int argc, char **argv)
         rc = cli_lib_error("run", st);
         goto done;
     }
-    if ((rc = read_feeds(m, &fa, feeds)) != 0) goto done;
+    if ((rc = cli_read_feeds(m, &fa, feeds)) != 0) goto done;
     st = mdk_model_run(m, feeds, n_inputs, &outs, &n_outs);
     if (st != MDK_OK) {
         rc = cli_lib_error("run", st);
