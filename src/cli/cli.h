@@ -59,5 +59,6 @@ int cmd_verify(int argc, char **argv);
 int cmd_preprocess(int argc, char **argv);
 int cmd_pack(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
 
 #endif

@@ -12,6 +12,7 @@ static const struct {
     {"run", cmd_run, "one inference: tensor files, random data, or images through a spec's pipeline"},
     {"preprocess", cmd_preprocess, "a spec's preprocessing only: images to an input tensor"},
     {"pack", cmd_pack, "build a verified delivery bundle from a spec"},
+    {"bench", cmd_bench, "latency, throughput, memory and load time over batch x threads x concurrency"},
     {"diff", cmd_diff, "interface changes between two bundles: compatible or breaking"},
     {"verify", cmd_verify, "check a bundle's integrity and test cases, or a model against test cases"},
 };

@@ -1,0 +1,461 @@
+/* cmd_bench.c: `mdk bench MODEL|BUNDLE`: latency distribution, throughput, load time, peak memory and CPU use
+ * over batch x threads x concurrency on this machine, with the environment recorded; text, JSON, Markdown and
+ * SVG reports. The timed call is mdk_model_run (or the whole pipeline with --image), nothing else. */
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+
+#define MAX_LIST 16
+#define MAX_RUNS 10000000
+
+typedef struct list {
+    long long v[MAX_LIST];
+    size_t n;
+} list;
+
+static int parse_list(const char *s, long long lo, long long hi, list *out)
+{
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", s);
+    out->n = 0;
+    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        if (out->n == MAX_LIST || cli_parse_i64(tok, lo, hi, &out->v[out->n]) != 0) return -1;
+        out->n++;
+    }
+    return out->n ? 0 : -1;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static double cpu_s(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec * 1e-6 + (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec * 1e-6;
+}
+
+static double peak_rss_mb(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_maxrss / 1024.0;
+}
+
+/* One configuration's shared state: the threads take run numbers until `runs` or `deadline`. */
+typedef struct job {
+    mdk_model *model;
+    mdk_pipeline *pipe;
+    mdk_tensor **feeds;
+    size_t n_feeds;
+    mdk_image **images;
+    size_t n_images;
+    atomic_long next;
+    long runs;
+    double deadline;
+    double *lat;         /* seconds per request, indexed by run number */
+    atomic_int failed;
+    char error[512];
+    int progress;
+} job;
+
+static int run_once(job *j)
+{
+    mdk_status st;
+    if (j->pipe) {
+        char *json = NULL;
+        st = mdk_pipeline_run(j->pipe, j->images, j->n_images, NULL, NULL, 0, &json, NULL, NULL);
+        free(json);
+    } else {
+        mdk_tensor **out = NULL;
+        size_t n = 0;
+        st = mdk_model_run(j->model, j->feeds, j->n_feeds, &out, &n);
+        mdk_tensors_free(out, n);
+    }
+    if (st != MDK_OK && !atomic_exchange(&j->failed, 1)) snprintf(j->error, sizeof j->error, "%s", mdk_errmsg());
+    return st == MDK_OK;
+}
+
+static void *worker(void *arg)
+{
+    job *j = arg;
+    for (;;) {
+        long i = atomic_fetch_add(&j->next, 1);
+        if (i >= j->runs || atomic_load(&j->failed)) break;
+        if (j->deadline > 0 && now_s() > j->deadline) {
+            atomic_fetch_sub(&j->next, 1);
+            break;
+        }
+        double t0 = now_s();
+        if (!run_once(j)) break;
+        j->lat[i] = now_s() - t0;
+        if (j->progress && (i % 25 == 0 || i + 1 == j->runs)) {
+            int w = 30, done = (int)(w * (i + 1) / j->runs);
+            fprintf(stderr, "\r  [%.*s%*s] %ld/%ld", done, "##############################", w - done, "", i + 1, j->runs);
+        }
+    }
+    return NULL;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Nearest-rank percentile of sorted values. */
+static double pct(const double *v, size_t n, double p)
+{
+    size_t k = (size_t)ceil(p / 100.0 * (double)n);
+    return v[k ? k - 1 : 0];
+}
+
+static void cpu_info(char *model, size_t msize, char *flags, size_t fsize)
+{
+    snprintf(model, msize, "unknown");
+    flags[0] = '\0';
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    char line[8192];
+    while (f && fgets(line, sizeof line, f)) {
+        char *c = strchr(line, ':');
+        if (!c) continue;
+        if (strncmp(line, "model name", 10) == 0) snprintf(model, msize, "%.*s", (int)strcspn(c + 2, "\n"), c + 2);
+        if (strncmp(line, "flags", 5) == 0 && !flags[0]) {
+            static const char *const wanted[] = {"sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512_vnni",
+                                                 "avx_vnni", "amx_tile"};
+            size_t used = 0;
+            for (size_t k = 0; k < sizeof wanted / sizeof wanted[0]; k++) {
+                char pat[32];
+                snprintf(pat, sizeof pat, " %s", wanted[k]);
+                char *hit = strstr(c, pat);
+                if (hit && (hit[strlen(pat)] == ' ' || hit[strlen(pat)] == '\n'))
+                    used += (size_t)snprintf(flags + used, fsize - used, "%s%s", used ? " " : "", wanted[k]);
+            }
+            break;
+        }
+    }
+    if (f) fclose(f);
+}
+
+/* ---- SVG ---- */
+
+static void svg_latency(FILE *f, cJSON *configs)
+{
+    int n = cJSON_GetArraySize(configs), h = 60 + 36 * n;
+    double mx = 0;
+    for (cJSON *c = configs->child; c; c = c->next)
+        mx = fmax(mx, cJSON_GetObjectItem(cJSON_GetObjectItem(c, "latency_ms"), "p99.9")->valuedouble);
+    mx = mx > 0 ? mx * 1.1 : 1;
+    fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"760\" height=\"%d\" font-family=\"sans-serif\" font-size=\"12\">\n"
+               "<text x=\"10\" y=\"20\" font-size=\"14\">Latency per request (ms): bar to P50, whiskers P90 / P99 / P99.9, "
+               "line min..max</text>\n", h);
+    int y = 40;
+    for (cJSON *c = configs->child; c; c = c->next, y += 36) {
+        cJSON *l = cJSON_GetObjectItem(c, "latency_ms");
+        double s = 560.0 / mx;
+        fprintf(f, "<text x=\"10\" y=\"%d\">%s</text>\n", y + 14, cJSON_GetObjectItem(c, "label")->valuestring);
+        fprintf(f, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#999\"/>\n", 180 + s * cJSON_GetObjectItem(l, "min")->valuedouble,
+                y + 10, 180 + s * cJSON_GetObjectItem(l, "max")->valuedouble, y + 10);
+        fprintf(f, "<rect x=\"180\" y=\"%d\" width=\"%.1f\" height=\"20\" fill=\"#4c78a8\"/>\n", y,
+                s * cJSON_GetObjectItem(l, "p50")->valuedouble);
+        const char *keys[] = {"p90", "p99", "p99.9"};
+        const char *colors[] = {"#f58518", "#e45756", "#72b7b2"};
+        for (int k = 0; k < 3; k++)
+            fprintf(f, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"%s\" stroke-width=\"3\"/>\n",
+                    180 + s * cJSON_GetObjectItem(l, keys[k])->valuedouble, y, 180 + s * cJSON_GetObjectItem(l, keys[k])->valuedouble,
+                    y + 20, colors[k]);
+        fprintf(f, "<text x=\"%.1f\" y=\"%d\">%.3g</text>\n", 186 + s * cJSON_GetObjectItem(l, "p99.9")->valuedouble, y + 14,
+                cJSON_GetObjectItem(l, "p50")->valuedouble);
+    }
+    fprintf(f, "</svg>\n");
+}
+
+static void svg_concurrency(FILE *f, cJSON *configs)
+{
+    double tmax = 0, pmax = 0, cmax = 1;
+    for (cJSON *c = configs->child; c; c = c->next) {
+        tmax = fmax(tmax, cJSON_GetObjectItem(c, "throughput")->valuedouble);
+        pmax = fmax(pmax, cJSON_GetObjectItem(cJSON_GetObjectItem(c, "latency_ms"), "p99")->valuedouble);
+        cmax = fmax(cmax, cJSON_GetObjectItem(c, "concurrency")->valuedouble);
+    }
+    tmax = tmax > 0 ? tmax * 1.1 : 1;
+    pmax = pmax > 0 ? pmax * 1.1 : 1;
+    fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"760\" height=\"360\" font-family=\"sans-serif\" font-size=\"12\">\n"
+               "<text x=\"10\" y=\"20\" font-size=\"14\">Throughput (items/s, blue) and P99 latency (ms, red) against concurrency"
+               "</text>\n<line x1=\"60\" y1=\"320\" x2=\"700\" y2=\"320\" stroke=\"#333\"/>\n"
+               "<line x1=\"60\" y1=\"40\" x2=\"60\" y2=\"320\" stroke=\"#333\"/>\n"
+               "<text x=\"10\" y=\"44\" fill=\"#4c78a8\">%.4g</text><text x=\"705\" y=\"44\" fill=\"#e45756\">%.4g</text>\n"
+               "<text x=\"690\" y=\"340\">%.0f</text><text x=\"56\" y=\"340\">0</text>\n", tmax, pmax, cmax);
+    for (cJSON *c = configs->child; c; c = c->next) {
+        double x = 60 + 640 * cJSON_GetObjectItem(c, "concurrency")->valuedouble / cmax;
+        double yt = 320 - 280 * cJSON_GetObjectItem(c, "throughput")->valuedouble / tmax;
+        double yp = 320 - 280 * cJSON_GetObjectItem(cJSON_GetObjectItem(c, "latency_ms"), "p99")->valuedouble / pmax;
+        fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"5\" fill=\"#4c78a8\"><title>%s</title></circle>\n", x, yt,
+                cJSON_GetObjectItem(c, "label")->valuestring);
+        fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"8\" height=\"8\" fill=\"#e45756\"><title>%s</title></rect>\n", x - 4,
+                yp - 4, cJSON_GetObjectItem(c, "label")->valuestring);
+    }
+    fprintf(f, "</svg>\n");
+}
+
+static void help(void)
+{
+    printf("usage: mdk bench MODEL|BUNDLE [--batch LIST] [--threads LIST] [--concurrency LIST] [--runs N | --duration S]\n"
+           "                 [--warmup N] [--input NAME=FILE|random ...] [--dim DIM=V ...] [--image FILE]\n"
+           "                 [--json FILE] [--report DIR]\n\n"
+           "Measures on this machine, for every combination of batch size, ONNX Runtime threads and concurrency\n"
+           "(requests in flight on one loaded model): latency min/P50/P90/P99/P99.9/max, throughput, load time\n"
+           "(opening the model to the first result), peak RSS and CPU use, with the CPU, its instruction-set\n"
+           "flags and the mdk and ONNX Runtime versions recorded. A progress bar shows on a terminal.\n\n"
+           "  --batch LIST        batch sizes for the first dim of random inputs (default 1)\n"
+           "  --threads LIST      intra-op threads (default 1)\n"
+           "  --concurrency LIST  parallel requests (default 1)\n"
+           "  --runs N            timed requests per configuration (default 100)\n"
+           "  --duration S        time per configuration instead of a run count\n"
+           "  --warmup N          untimed requests first (default 10)\n"
+           "  --input, --dim      inputs as for mdk run (default: every input random)\n"
+           "  --image FILE        time a bundle's whole pipeline on this image (batch = copies of it)\n"
+           "  --json FILE         the report as JSON (its \"markdown\" field is what mdk pack --bench embeds)\n"
+           "  --report DIR        bench.json, bench.md, latency.svg and concurrency.svg in DIR\n");
+}
+
+int cmd_bench(int argc, char **argv)
+{
+    const char *path = NULL, *json_path = NULL, *report = NULL, *image = NULL;
+    const char *inputs[64];
+    dim_arg dims[64];
+    size_t n_inputs = 0, n_dims = 0;
+    list batches = {{1}, 1}, threads = {{1}, 1}, conc = {{1}, 1};
+    long long runs = 100, warmup = 10;
+    double duration = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *v;
+        int r;
+        if (cli_is_help(argv[i])) {
+            help();
+            return 0;
+        }
+        if ((r = cli_opt_value(argc, argv, &i, "--batch", &v))) {
+            if (r < 0 || parse_list(v, 1, 65536, &batches)) return cli_usage_error("bench", "--batch needs sizes like 1,8,32");
+        } else if ((r = cli_opt_value(argc, argv, &i, "--threads", &v))) {
+            if (r < 0 || parse_list(v, 1, 1024, &threads)) return cli_usage_error("bench", "--threads needs counts like 1,2,4");
+        } else if ((r = cli_opt_value(argc, argv, &i, "--concurrency", &v))) {
+            if (r < 0 || parse_list(v, 1, 1024, &conc)) return cli_usage_error("bench", "--concurrency needs counts like 1,4");
+        } else if ((r = cli_opt_value(argc, argv, &i, "--runs", &v))) {
+            if (r < 0 || cli_parse_i64(v, 1, MAX_RUNS, &runs)) return cli_usage_error("bench", "--runs needs 1 to %d", MAX_RUNS);
+        } else if ((r = cli_opt_value(argc, argv, &i, "--duration", &v))) {
+            if (r < 0 || cli_parse_f64(v, &duration) || duration <= 0 || duration > 86400)
+                return cli_usage_error("bench", "--duration needs seconds > 0");
+        } else if ((r = cli_opt_value(argc, argv, &i, "--warmup", &v))) {
+            if (r < 0 || cli_parse_i64(v, 0, 100000, &warmup)) return cli_usage_error("bench", "--warmup needs 0 to 100000");
+        } else if ((r = cli_opt_value(argc, argv, &i, "--input", &v))) {
+            if (r < 0 || n_inputs == 64) return cli_usage_error("bench", "--input needs NAME=FILE|random");
+            inputs[n_inputs++] = v;
+        } else if ((r = cli_opt_value(argc, argv, &i, "--dim", &v))) {
+            const char *eq = r > 0 ? strrchr(v, '=') : NULL;
+            long long val;
+            if (!eq || eq == v || n_dims == 63 || cli_parse_i64(eq + 1, 0, INT64_MAX, &val))
+                return cli_usage_error("bench", "--dim needs DIM=VALUE");
+            dims[n_dims++] = (dim_arg){strndup(v, (size_t)(eq - v)), val};
+        } else if ((r = cli_opt_value(argc, argv, &i, "--image", &v))) {
+            if (r < 0) return cli_usage_error("bench", "--image needs a file");
+            image = v;
+        } else if ((r = cli_opt_value(argc, argv, &i, "--json", &v))) {
+            if (r < 0) return cli_usage_error("bench", "--json needs a file");
+            json_path = v;
+        } else if ((r = cli_opt_value(argc, argv, &i, "--report", &v))) {
+            if (r < 0) return cli_usage_error("bench", "--report needs a directory");
+            report = v;
+        } else if ((r = cli_positional("bench", argv[i], &path)) != 0) {
+            return r;
+        }
+    }
+    if (!path) return cli_usage_error("bench", "missing MODEL");
+    if (duration > 0) runs = MAX_RUNS;
+    int is_pipeline = mdk_path_is_bundle(path) || strstr(path, ".yaml") || strstr(path, ".yml");
+    if (image && !is_pipeline) return cli_usage_error("bench", "--image needs a bundle or an mdk.yaml");
+    int tty = isatty(STDERR_FILENO);
+    char cpu[256], flags[256];
+    cpu_info(cpu, sizeof cpu, flags, sizeof flags);
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    cJSON *root = cJSON_CreateObject(), *env = cJSON_AddObjectToObject(root, "environment");
+    cJSON_AddStringToObject(env, "cpu", cpu);
+    cJSON_AddNumberToObject(env, "logical_cores", (double)cores);
+    cJSON_AddStringToObject(env, "cpu_flags", flags);
+    cJSON_AddStringToObject(env, "mdk", mdk_version());
+    cJSON_AddStringToObject(env, "onnxruntime", mdk_ort_version());
+    cJSON_AddStringToObject(env, "model", path);
+    if (image) cJSON_AddStringToObject(env, "image", image);
+    cJSON_AddNumberToObject(env, "runs", duration > 0 ? 0 : (double)runs);
+    cJSON_AddNumberToObject(env, "duration_s", duration);
+    cJSON_AddNumberToObject(env, "warmup", (double)warmup);
+    cJSON *configs = cJSON_AddArrayToObject(root, "configs");
+    int rc = 0;
+    double *lat = calloc((size_t)(duration > 0 ? 1000000 : runs), sizeof *lat);
+    if (!lat) return cli_error("bench", "out of memory");
+    if (duration > 0) runs = 1000000;
+    printf("%-28s %9s %9s %9s %9s %9s %11s %9s %8s %6s\n", "config", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms",
+           "items/s", "load ms", "rss MB", "cpu %");
+    for (size_t ti = 0; ti < threads.n && !rc; ti++)
+        for (size_t bi = 0; bi < batches.n && !rc; bi++)
+            for (size_t ci = 0; ci < conc.n && !rc; ci++) {
+                mdk_options o;
+                mdk_options_init(&o);
+                o.intra_op_threads = (int)threads.v[ti];
+                job j;
+                memset(&j, 0, sizeof j);
+                mdk_tensor *feeds[64] = {0};
+                double t_load = now_s();
+                mdk_status st = is_pipeline ? mdk_pipeline_open(path, &o, &j.pipe) : mdk_model_open(path, &o, &j.model);
+                if (st != MDK_OK) {
+                    rc = cli_lib_error("bench", st);
+                    break;
+                }
+                if (j.pipe) j.model = mdk_pipeline_model(j.pipe);
+                if (image) {
+                    j.images = calloc((size_t)batches.v[bi], sizeof *j.images);
+                    j.n_images = (size_t)batches.v[bi];
+                    for (size_t k = 0; k < j.n_images && st == MDK_OK; k++) st = mdk_image_read(image, NULL, &j.images[k]);
+                    if (st != MDK_OK) rc = cli_lib_error("bench", st);
+                } else {
+                    /* every input random unless given; the first dynamic dim of each input is the batch */
+                    const char *all[64];
+                    dim_arg d2[128];
+                    size_t na = 0, nd = 0;
+                    char names[64][300];
+                    for (size_t k = 0; k < n_dims; k++) d2[nd++] = dims[k];
+                    for (size_t k = 0; k < mdk_model_input_count(j.model) && k < 64; k++) {
+                        const mdk_value_info *v = mdk_model_input(j.model, k);
+                        int given = 0;
+                        for (size_t q = 0; q < n_inputs && !given; q++)
+                            given = strncmp(inputs[q], v->name, strlen(v->name)) == 0 && inputs[q][strlen(v->name)] == '=';
+                        if (given) continue;
+                        snprintf(names[k], sizeof names[k], "%s=random", v->name);
+                        all[na++] = names[k];
+                        if (v->ndim && v->dims[0].value < 0 && nd < 128) {
+                            static char keys[64][300];
+                            snprintf(keys[k], sizeof keys[k], "%s:0", v->name);
+                            d2[nd++] = (dim_arg){keys[k], batches.v[bi]};
+                        }
+                    }
+                    for (size_t q = 0; q < n_inputs && na < 64; q++) all[na++] = inputs[q];
+                    feed_args fa = {"bench", all, na, d2, nd, 1};
+                    rc = cli_read_feeds(j.model, &fa, feeds);
+                    j.feeds = feeds;
+                    j.n_feeds = na;
+                }
+                j.lat = lat;
+                if (!rc && !run_once(&j)) rc = cli_error("bench", "%s", j.error);
+                double load_ms = (now_s() - t_load) * 1000;
+                for (long k = 0; !rc && k < warmup; k++)
+                    if (!run_once(&j)) rc = cli_error("bench", "%s", j.error);
+                if (!rc) {
+                    char label[128];
+                    snprintf(label, sizeof label, "batch %lld, threads %lld, conc %lld", batches.v[bi], threads.v[ti], conc.v[ci]);
+                    if (tty) fprintf(stderr, "%s\n", label);
+                    j.runs = (long)runs;
+                    j.progress = tty;
+                    atomic_store(&j.next, 0);
+                    pthread_t th[1024];
+                    double cpu0 = cpu_s(), t0 = now_s();
+                    j.deadline = duration > 0 ? t0 + duration : 0;
+                    for (long long k = 0; k < conc.v[ci]; k++) pthread_create(&th[k], NULL, worker, &j);
+                    for (long long k = 0; k < conc.v[ci]; k++) pthread_join(th[k], NULL);
+                    double wall = now_s() - t0, cpu_used = cpu_s() - cpu0;
+                    if (tty) fprintf(stderr, "\r%60s\r", "");
+                    long done = atomic_load(&j.next);
+                    if (done > j.runs) done = j.runs;
+                    if (atomic_load(&j.failed)) {
+                        rc = cli_error("bench", "%s", j.error);
+                    } else if (done < 1) {
+                        rc = cli_error("bench", "no request finished within the duration");
+                    } else {
+                        qsort(lat, (size_t)done, sizeof *lat, cmp_double);
+                        double sum = 0;
+                        for (long k = 0; k < done; k++) sum += lat[k];
+                        cJSON *c = cJSON_CreateObject();
+                        cJSON_AddStringToObject(c, "label", label);
+                        cJSON_AddNumberToObject(c, "batch", (double)batches.v[bi]);
+                        cJSON_AddNumberToObject(c, "threads", (double)threads.v[ti]);
+                        cJSON_AddNumberToObject(c, "concurrency", (double)conc.v[ci]);
+                        cJSON_AddNumberToObject(c, "requests", (double)done);
+                        cJSON *l = cJSON_AddObjectToObject(c, "latency_ms");
+                        cJSON_AddNumberToObject(l, "min", lat[0] * 1000);
+                        cJSON_AddNumberToObject(l, "mean", sum / (double)done * 1000);
+                        cJSON_AddNumberToObject(l, "p50", pct(lat, (size_t)done, 50) * 1000);
+                        cJSON_AddNumberToObject(l, "p90", pct(lat, (size_t)done, 90) * 1000);
+                        cJSON_AddNumberToObject(l, "p99", pct(lat, (size_t)done, 99) * 1000);
+                        cJSON_AddNumberToObject(l, "p99.9", pct(lat, (size_t)done, 99.9) * 1000);
+                        cJSON_AddNumberToObject(l, "max", lat[done - 1] * 1000);
+                        cJSON_AddNumberToObject(c, "throughput", (double)done * (double)batches.v[bi] / wall);
+                        cJSON_AddNumberToObject(c, "load_ms", load_ms);
+                        cJSON_AddNumberToObject(c, "peak_rss_mb", peak_rss_mb());
+                        cJSON_AddNumberToObject(c, "cpu_percent", 100 * cpu_used / wall / (double)cores);
+                        cJSON_AddItemToArray(configs, c);
+                        printf("%-28s %9.3f %9.3f %9.3f %9.3f %9.3f %11.1f %9.1f %8.1f %6.1f\n", label,
+                               pct(lat, (size_t)done, 50) * 1000, pct(lat, (size_t)done, 90) * 1000,
+                               pct(lat, (size_t)done, 99) * 1000, pct(lat, (size_t)done, 99.9) * 1000, lat[done - 1] * 1000,
+                               (double)done * (double)batches.v[bi] / wall, load_ms, peak_rss_mb(), 100 * cpu_used / wall / (double)cores);
+                        fflush(stdout);
+                    }
+                }
+                for (size_t k = 0; k < 64; k++) mdk_tensor_free(feeds[k]);
+                for (size_t k = 0; k < j.n_images; k++) mdk_image_free(j.images[k]);
+                free(j.images);
+                if (j.pipe) mdk_pipeline_close(j.pipe);
+                else mdk_model_close(j.model);
+            }
+    free(lat);
+    for (size_t k = 0; k < n_dims; k++) free((char *)dims[k].name);
+    if (!rc) { /* the Markdown table, also what mdk pack --bench embeds */
+        char md[65536];
+        size_t used = (size_t)snprintf(md, sizeof md, "Measured with `mdk bench` (mdk %s, ONNX Runtime %s) on %s, %ld logical "
+                                       "cores (%s).\n\n| batch | threads | concurrency | P50 ms | P90 ms | P99 ms | P99.9 ms | "
+                                       "items/s | load ms | peak RSS MB |\n|---|---|---|---|---|---|---|---|---|---|\n",
+                                       mdk_version(), mdk_ort_version(), cpu, cores, flags);
+        for (cJSON *c = configs->child; c && used < sizeof md; c = c->next) {
+            cJSON *l = cJSON_GetObjectItem(c, "latency_ms");
+            used += (size_t)snprintf(md + used, sizeof md - used, "| %g | %g | %g | %.3f | %.3f | %.3f | %.3f | %.1f | %.1f | %.1f |\n",
+                                     cJSON_GetObjectItem(c, "batch")->valuedouble, cJSON_GetObjectItem(c, "threads")->valuedouble,
+                                     cJSON_GetObjectItem(c, "concurrency")->valuedouble, cJSON_GetObjectItem(l, "p50")->valuedouble,
+                                     cJSON_GetObjectItem(l, "p90")->valuedouble, cJSON_GetObjectItem(l, "p99")->valuedouble,
+                                     cJSON_GetObjectItem(l, "p99.9")->valuedouble, cJSON_GetObjectItem(c, "throughput")->valuedouble,
+                                     cJSON_GetObjectItem(c, "load_ms")->valuedouble, cJSON_GetObjectItem(c, "peak_rss_mb")->valuedouble);
+        }
+        cJSON_AddStringToObject(root, "markdown", md);
+        char *text = cJSON_Print(root);
+        if (json_path) {
+            FILE *f = fopen(json_path, "w");
+            if (!f || fprintf(f, "%s\n", text) < 0 || fclose(f) != 0) rc = cli_error("bench", "cannot write '%s'", json_path);
+        }
+        if (!rc && report) {
+            char p[4200];
+            FILE *f;
+            if (cli_mkdirs(report) != 0) rc = cli_error("bench", "cannot create '%s'", report);
+            snprintf(p, sizeof p, "%s/bench.json", report);
+            if (!rc && (f = fopen(p, "w"))) fprintf(f, "%s\n", text), fclose(f);
+            snprintf(p, sizeof p, "%s/bench.md", report);
+            if (!rc && (f = fopen(p, "w"))) fprintf(f, "# mdk bench: %s\n\n%s\n![latency](latency.svg)\n\n![concurrency](concurrency.svg)\n", path, md), fclose(f);
+            snprintf(p, sizeof p, "%s/latency.svg", report);
+            if (!rc && (f = fopen(p, "w"))) svg_latency(f, configs), fclose(f);
+            snprintf(p, sizeof p, "%s/concurrency.svg", report);
+            if (!rc && (f = fopen(p, "w"))) svg_concurrency(f, configs), fclose(f);
+        }
+        free(text);
+    }
+    cJSON_Delete(root);
+    return rc;
+}
