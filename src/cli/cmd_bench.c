@@ -160,8 +160,9 @@ static void svg_latency(FILE *f, cJSON *configs)
         mx = fmax(mx, cJSON_GetObjectItem(cJSON_GetObjectItem(c, "latency_ms"), "p99.9")->valuedouble);
     mx = mx > 0 ? mx * 1.1 : 1;
     fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"760\" height=\"%d\" font-family=\"sans-serif\" font-size=\"12\">\n"
-               "<text x=\"10\" y=\"20\" font-size=\"14\">Latency per request (ms): bar to P50, whiskers P90 / P99 / P99.9, "
-               "line min..max</text>\n", h);
+               "<text x=\"10\" y=\"20\" font-size=\"14\">Latency per request (ms): bar to P50 (value shown), line min..max</text>\n"
+               "<text x=\"560\" y=\"20\" fill=\"#f58518\">| P90</text><text x=\"610\" y=\"20\" fill=\"#e45756\">| P99</text>"
+               "<text x=\"660\" y=\"20\" fill=\"#72b7b2\">| P99.9</text>\n", h);
     int y = 40;
     for (cJSON *c = configs->child; c; c = c->next, y += 36) {
         cJSON *l = cJSON_GetObjectItem(c, "latency_ms");
@@ -171,8 +172,9 @@ static void svg_latency(FILE *f, cJSON *configs)
                 y + 10, 180 + s * cJSON_GetObjectItem(l, "max")->valuedouble, y + 10);
         fprintf(f, "<rect x=\"180\" y=\"%d\" width=\"%.1f\" height=\"20\" fill=\"#4c78a8\"/>\n", y,
                 s * cJSON_GetObjectItem(l, "p50")->valuedouble);
-        const char *keys[] = {"p90", "p99", "p99.9"};
-        const char *colors[] = {"#f58518", "#e45756", "#72b7b2"};
+        /* drawn widest first, so that a percentile equal to a higher one stays visible */
+        const char *keys[] = {"p99.9", "p99", "p90"};
+        const char *colors[] = {"#72b7b2", "#e45756", "#f58518"};
         for (int k = 0; k < 3; k++)
             fprintf(f, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"%s\" stroke-width=\"3\"/>\n",
                     180 + s * cJSON_GetObjectItem(l, keys[k])->valuedouble, y, 180 + s * cJSON_GetObjectItem(l, keys[k])->valuedouble,
@@ -183,8 +185,11 @@ static void svg_latency(FILE *f, cJSON *configs)
     fprintf(f, "</svg>\n");
 }
 
+/* One line per (batch, threads) series across concurrency: throughput solid (left axis), P99 dashed (right). */
 static void svg_concurrency(FILE *f, cJSON *configs)
 {
+    static const char *const colors[] = {"#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#b279a2", "#9d755d",
+                                         "#bab0ac"};
     double tmax = 0, pmax = 0, cmax = 1;
     for (cJSON *c = configs->child; c; c = c->next) {
         tmax = fmax(tmax, cJSON_GetObjectItem(c, "throughput")->valuedouble);
@@ -193,20 +198,42 @@ static void svg_concurrency(FILE *f, cJSON *configs)
     }
     tmax = tmax > 0 ? tmax * 1.1 : 1;
     pmax = pmax > 0 ? pmax * 1.1 : 1;
-    fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"760\" height=\"360\" font-family=\"sans-serif\" font-size=\"12\">\n"
-               "<text x=\"10\" y=\"20\" font-size=\"14\">Throughput (items/s, blue) and P99 latency (ms, red) against concurrency"
-               "</text>\n<line x1=\"60\" y1=\"320\" x2=\"700\" y2=\"320\" stroke=\"#333\"/>\n"
-               "<line x1=\"60\" y1=\"40\" x2=\"60\" y2=\"320\" stroke=\"#333\"/>\n"
-               "<text x=\"10\" y=\"44\" fill=\"#4c78a8\">%.4g</text><text x=\"705\" y=\"44\" fill=\"#e45756\">%.4g</text>\n"
-               "<text x=\"690\" y=\"340\">%.0f</text><text x=\"56\" y=\"340\">0</text>\n", tmax, pmax, cmax);
+    const double x0 = 70, x1 = 560, y0 = 320, y1 = 50;
+    fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"820\" height=\"370\" font-family=\"sans-serif\" font-size=\"12\">\n"
+               "<text x=\"10\" y=\"20\" font-size=\"14\">Throughput (solid, items/s, left) and P99 latency (dashed, ms, right) "
+               "against concurrency</text>\n"
+               "<path d=\"M%.0f %.0f V%.0f H%.0f V%.0f\" fill=\"none\" stroke=\"#333\"/>\n", x0, y1, y0, x1, y1);
+    for (int k = 0; k <= 4; k++) { /* axis ticks */
+        double y = y0 - (y0 - y1) * k / 4;
+        fprintf(f, "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"end\">%.3g</text><text x=\"%.0f\" y=\"%.0f\">%.3g</text>\n",
+                x0 - 6, y + 4, tmax * k / 4, x1 + 6, y + 4, pmax * k / 4);
+    }
+    for (int k = 1; k <= (int)cmax; k++)
+        fprintf(f, "<text x=\"%.1f\" y=\"%.0f\" text-anchor=\"middle\">%d</text>\n", x0 + (x1 - x0) * k / cmax, y0 + 16, k);
+    fprintf(f, "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"middle\">concurrency</text>\n", (x0 + x1) / 2, y0 + 34);
+    int series = 0;
     for (cJSON *c = configs->child; c; c = c->next) {
-        double x = 60 + 640 * cJSON_GetObjectItem(c, "concurrency")->valuedouble / cmax;
-        double yt = 320 - 280 * cJSON_GetObjectItem(c, "throughput")->valuedouble / tmax;
-        double yp = 320 - 280 * cJSON_GetObjectItem(cJSON_GetObjectItem(c, "latency_ms"), "p99")->valuedouble / pmax;
-        fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"5\" fill=\"#4c78a8\"><title>%s</title></circle>\n", x, yt,
-                cJSON_GetObjectItem(c, "label")->valuestring);
-        fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"8\" height=\"8\" fill=\"#e45756\"><title>%s</title></rect>\n", x - 4,
-                yp - 4, cJSON_GetObjectItem(c, "label")->valuestring);
+        double b = cJSON_GetObjectItem(c, "batch")->valuedouble, t = cJSON_GetObjectItem(c, "threads")->valuedouble;
+        int seen = 0;
+        for (cJSON *p = configs->child; p != c && !seen; p = p->next)
+            seen = cJSON_GetObjectItem(p, "batch")->valuedouble == b && cJSON_GetObjectItem(p, "threads")->valuedouble == t;
+        if (seen) continue;
+        const char *col = colors[series % 8];
+        for (int kind = 0; kind < 2; kind++) {
+            fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\"%s points=\"", col,
+                    kind ? " stroke-dasharray=\"6 4\"" : "");
+            for (cJSON *q = c; q; q = q->next) {
+                if (cJSON_GetObjectItem(q, "batch")->valuedouble != b || cJSON_GetObjectItem(q, "threads")->valuedouble != t) continue;
+                double v = kind ? cJSON_GetObjectItem(cJSON_GetObjectItem(q, "latency_ms"), "p99")->valuedouble / pmax
+                                : cJSON_GetObjectItem(q, "throughput")->valuedouble / tmax;
+                fprintf(f, "%.1f,%.1f ", x0 + (x1 - x0) * cJSON_GetObjectItem(q, "concurrency")->valuedouble / cmax, y0 - (y0 - y1) * v);
+            }
+            fprintf(f, "\"/>\n");
+        }
+        fprintf(f, "<line x1=\"620\" y1=\"%d\" x2=\"650\" y2=\"%d\" stroke=\"%s\" stroke-width=\"3\"/>"
+                   "<text x=\"656\" y=\"%d\">batch %g, threads %g</text>\n", 60 + 20 * series, 60 + 20 * series, col,
+                64 + 20 * series, b, t);
+        series++;
     }
     fprintf(f, "</svg>\n");
 }
