@@ -120,45 +120,30 @@ static double iou(const float *a, const float *b)
     return ua > 0 ? inter / ua : 0;
 }
 
-typedef struct cand {
-    float box[4];
-    float score;
-    int cls;
-    size_t index;
-} cand;
-
-static int cand_desc(const void *a, const void *b)
-{
-    const cand *x = a, *y = b;
-    if (x->score != y->score) return x->score < y->score ? 1 : -1;
-    return x->index < y->index ? -1 : x->index > y->index;
-}
-
 size_t mdki_nms(const float *boxes, const float *scores, const int *classes, size_t n, double iou_threshold,
                 size_t max_keep, size_t *keep)
 {
-    cand *c = malloc((n ? n : 1) * sizeof *c);
+    scored *order = malloc((n ? n : 1) * sizeof *order); /* the top-k ordering: score down, ties by index */
     char *dead = calloc(n ? n : 1, 1);
     size_t kept = 0;
-    if (!c || !dead) {
-        free(c);
+    if (!order || !dead) {
+        free(order);
         free(dead);
         return (size_t)-1;
     }
-    for (size_t i = 0; i < n; i++) {
-        memcpy(c[i].box, boxes + 4 * i, sizeof c[i].box);
-        c[i].score = scores[i];
-        c[i].cls = classes ? classes[i] : 0;
-        c[i].index = i;
-    }
-    qsort(c, n, sizeof *c, cand_desc);
+    for (size_t i = 0; i < n; i++) order[i] = (scored){scores[i], i};
+    qsort(order, n, sizeof *order, by_score_desc);
     for (size_t i = 0; i < n && kept < max_keep; i++) {
         if (dead[i]) continue;
-        keep[kept++] = c[i].index;
-        for (size_t j = i + 1; j < n; j++)
-            if (!dead[j] && c[j].cls == c[i].cls && iou(c[i].box, c[j].box) > iou_threshold) dead[j] = 1;
+        size_t a = order[i].index;
+        keep[kept++] = a;
+        for (size_t j = i + 1; j < n; j++) {
+            size_t b = order[j].index;
+            if (!dead[j] && (!classes || classes[a] == classes[b]) && iou(boxes + 4 * a, boxes + 4 * b) > iou_threshold)
+                dead[j] = 1;
+        }
     }
-    free(c);
+    free(order);
     free(dead);
     return kept;
 }
