@@ -92,10 +92,18 @@ typedef struct mdk_options {
     int inter_op_threads;    /* 0: default */
     int graph_opt_level;     /* 0 none, 1 basic, 2 extended, 3 all (default 3) */
     int log_level;           /* ONNX Runtime's: 0 verbose .. 4 fatal (default 4: mdk reports errors itself) */
+    /* since 0.2 */
+    int execution_mode;      /* 0 sequential (default), 1 parallel: independent branches run on inter-op threads */
+    uint64_t max_batch;      /* 0: no limit; otherwise a larger first dim of an input declared with a dynamic
+                              * first dim is refused by mdk_model_run with MDK_ERR_TOO_LARGE */
+    uint64_t max_input_bytes; /* 0: no limit; otherwise inputs larger in total are refused (MDK_ERR_TOO_LARGE) */
 } mdk_options;
 
 /* Sets every field of `opts` to its default (and struct_size). */
 MDK_API void mdk_options_init(mdk_options *opts);
+
+/* The options a model is actually opened with, limits included. */
+MDK_API const mdk_options *mdk_model_options(const mdk_model *m);
 
 /* Loads the ONNX model at `path` into an ONNX Runtime session. `opts` may be NULL for defaults. */
 MDK_API mdk_status mdk_model_open(const char *path, const mdk_options *opts, mdk_model **out);

@@ -25,6 +25,22 @@ MDK_API const char *mdk_spec_model_path(const mdk_spec *spec);
 MDK_API const char *mdk_spec_input_name(const mdk_spec *spec);
 MDK_API int mdk_spec_has_preprocess(const mdk_spec *spec);
 
+/* The runtime defaults (`runtime:`) and limits (`limits:`) a spec declares; 0 (-1 for the two enums) where
+ * it declares none. Read-only, owned by the spec. Fields may be appended in later minor versions. */
+typedef struct mdk_spec_runtime {
+    int threads;             /* intra-op threads */
+    int inter_op_threads;
+    int execution_mode;      /* 0 sequential, 1 parallel */
+    int graph_opt_level;     /* 0 none .. 3 all */
+    int batch;               /* the batch size a server groups requests into */
+    int concurrency;         /* requests run in parallel on one loaded model */
+    uint64_t max_batch, max_image_pixels, max_request_bytes;
+} mdk_spec_runtime;
+MDK_API const mdk_spec_runtime *mdk_spec_runtime_defaults(const mdk_spec *spec);
+/* Sets the fields of `opts` still at their defaults to the spec's runtime defaults and max_batch limit:
+ * what mdk_pipeline_open and mdk_bundle_pipeline do with the options they are given. */
+MDK_API void mdk_spec_apply_options(const mdk_spec *spec, mdk_options *opts);
+
 /* Where each preprocessed image came from: what postprocessing needs to map results back onto the
  * original image. Freed with mdk_prep_info_free. */
 typedef struct mdk_prep_info mdk_prep_info;

@@ -362,7 +362,7 @@ mdk_status mdk_bundle_pipeline(const mdk_bundle *b, const mdk_options *opts, mdk
     mdk_options o;
     if (opts) o = *opts;
     else mdk_options_init(&o);
-    if (!o.intra_op_threads) o.intra_op_threads = b->spec->threads;
+    mdk_spec_apply_options(b->spec, &o);
     mdk_status st = read_spec(b, &spec);
     if (st == MDK_OK) {
         const mdki_file *f = mdki_files_find(&b->files, "model/model.onnx");

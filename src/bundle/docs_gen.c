@@ -148,7 +148,7 @@ static mdk_status model_card(const mdk_spec *s, const mdk_model *m, const mdk_gr
                                    : "computes its outputs from its inputs",
                            s->n_labels ? " into the classes listed in labels.txt" : "",
                            s->pre.present ? " (or JPEG/PNG images, through the preprocessing described)" : "",
-                           s->max_image_pixels ? " and images up to the declared pixel limit" : "");
+                           s->rt.max_image_pixels ? " and images up to the declared pixel limit" : "");
     if (st == MDK_OK) st = mdki_buf_addf(b, "## Interface\n\n");
     if (st == MDK_OK) st = io_table(b, s, m, 0);
     if (st == MDK_OK) st = mdki_buf_addc(b, '\n');
@@ -219,15 +219,15 @@ static mdk_status model_card(const mdk_spec *s, const mdk_model *m, const mdk_gr
                            "| `ONNX Runtime ... does not provide API version ...` | an older ONNX Runtime | use ONNX Runtime %s "
                            "or newer |\n\n",
                            v->name, mdk_dtype_name(v->dtype), mdk_dtype_name(v->dtype), v->name, v->ndim,
-                           s->max_image_pixels ? " below the limit in Limits" : "", mdk_ort_version());
+                           s->rt.max_image_pixels ? " below the limit in Limits" : "", mdk_ort_version());
     }
-    if (st == MDK_OK && (s->max_batch || s->max_image_pixels || s->max_request_bytes)) {
+    if (st == MDK_OK && (s->rt.max_batch || s->rt.max_image_pixels || s->rt.max_request_bytes)) {
         st = mdki_buf_addf(b, "## Limits\n\n");
-        if (st == MDK_OK && s->max_batch) st = mdki_buf_addf(b, "- at most %llu items per batch\n", (unsigned long long)s->max_batch);
-        if (st == MDK_OK && s->max_image_pixels)
-            st = mdki_buf_addf(b, "- images up to %llu pixels\n", (unsigned long long)s->max_image_pixels);
-        if (st == MDK_OK && s->max_request_bytes)
-            st = mdki_buf_addf(b, "- requests up to %llu bytes\n", (unsigned long long)s->max_request_bytes);
+        if (st == MDK_OK && s->rt.max_batch) st = mdki_buf_addf(b, "- at most %llu items per batch\n", (unsigned long long)s->rt.max_batch);
+        if (st == MDK_OK && s->rt.max_image_pixels)
+            st = mdki_buf_addf(b, "- images up to %llu pixels\n", (unsigned long long)s->rt.max_image_pixels);
+        if (st == MDK_OK && s->rt.max_request_bytes)
+            st = mdki_buf_addf(b, "- requests up to %llu bytes\n", (unsigned long long)s->rt.max_request_bytes);
         if (st == MDK_OK) st = mdki_buf_addc(b, '\n');
     }
     if (st == MDK_OK) st = mdki_buf_addf(b, "## Version notes and changelog\n\n");

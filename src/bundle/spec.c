@@ -560,9 +560,21 @@ static mdk_status parse_sections(const ctx *c, const mdki_ynode *root, mdk_spec 
     if (st == MDK_OK && (v = mdki_ymap_get(root, "inputs"))) st = parse_io(c, v, "inputs", &s->inputs, &s->n_inputs);
     if (st == MDK_OK && (v = mdki_ymap_get(root, "outputs"))) st = parse_io(c, v, "outputs", &s->outputs, &s->n_outputs);
     if (st == MDK_OK && (v = mdki_ymap_get(root, "runtime"))) {
-        static const char *const keys[] = {"threads", "providers", NULL};
+        static const char *const keys[] = {"threads", "inter_op_threads", "execution_mode", "graph_optimization_level",
+                                           "batch", "concurrency", "providers", NULL};
+        static const char *const modes[] = {"sequential", "parallel"};
+        static const char *const levels[] = {"none", "basic", "extended", "all"};
         if ((st = need_map(c, v, "runtime")) == MDK_OK) st = check_keys(c, v, "runtime", keys);
-        if (st == MDK_OK && (sub = mdki_ymap_get(v, "threads"))) st = get_int(c, sub, "runtime.threads", 0, 1024, &s->threads);
+        if (st == MDK_OK && (sub = mdki_ymap_get(v, "threads"))) st = get_int(c, sub, "runtime.threads", 0, 1024, &s->rt.threads);
+        if (st == MDK_OK && (sub = mdki_ymap_get(v, "inter_op_threads")))
+            st = get_int(c, sub, "runtime.inter_op_threads", 0, 1024, &s->rt.inter_op_threads);
+        if (st == MDK_OK && (sub = mdki_ymap_get(v, "execution_mode")))
+            st = get_enum(c, sub, "runtime.execution_mode", modes, 2, &s->rt.execution_mode);
+        if (st == MDK_OK && (sub = mdki_ymap_get(v, "graph_optimization_level")))
+            st = get_enum(c, sub, "runtime.graph_optimization_level", levels, 4, &s->rt.graph_opt_level);
+        if (st == MDK_OK && (sub = mdki_ymap_get(v, "batch"))) st = get_int(c, sub, "runtime.batch", 1, 65536, &s->rt.batch);
+        if (st == MDK_OK && (sub = mdki_ymap_get(v, "concurrency")))
+            st = get_int(c, sub, "runtime.concurrency", 1, 1024, &s->rt.concurrency);
         if (st == MDK_OK && (sub = mdki_ymap_get(v, "providers")))
             st = get_strings(c, sub, "runtime.providers", &s->providers, &s->n_providers);
         for (size_t i = 0; st == MDK_OK && i < s->n_providers; i++)
@@ -573,11 +585,11 @@ static mdk_status parse_sections(const ctx *c, const mdki_ynode *root, mdk_spec 
     if (st == MDK_OK && (v = mdki_ymap_get(root, "limits"))) {
         static const char *const keys[] = {"max_batch", "max_image_pixels", "max_request_bytes", NULL};
         if ((st = need_map(c, v, "limits")) == MDK_OK) st = check_keys(c, v, "limits", keys);
-        if (st == MDK_OK && (sub = mdki_ymap_get(v, "max_batch"))) st = get_u64(c, sub, "limits.max_batch", &s->max_batch);
+        if (st == MDK_OK && (sub = mdki_ymap_get(v, "max_batch"))) st = get_u64(c, sub, "limits.max_batch", &s->rt.max_batch);
         if (st == MDK_OK && (sub = mdki_ymap_get(v, "max_image_pixels")))
-            st = get_u64(c, sub, "limits.max_image_pixels", &s->max_image_pixels);
+            st = get_u64(c, sub, "limits.max_image_pixels", &s->rt.max_image_pixels);
         if (st == MDK_OK && (sub = mdki_ymap_get(v, "max_request_bytes")))
-            st = get_u64(c, sub, "limits.max_request_bytes", &s->max_request_bytes);
+            st = get_u64(c, sub, "limits.max_request_bytes", &s->rt.max_request_bytes);
     }
     if (st == MDK_OK && (v = mdki_ymap_get(root, "test_cases"))) {
         static const char *const keys[] = {"images", "inputs", "expected_outputs", "rtol", "atol", NULL};
@@ -669,6 +681,7 @@ mdk_status mdki_spec_parse(const char *data, size_t len, const char *path, mdki_
                            mdk_spec **out)
 {
     mdk_spec *s = mdki_calloc(1, sizeof *s);
+    if (s) s->rt.execution_mode = s->rt.graph_opt_level = -1;
     if (!s) return MDK_ERR_NO_MEMORY;
     mdk_status st = MDK_OK;
     mdki_ydoc *doc = NULL;
@@ -711,4 +724,16 @@ const char *mdk_spec_name(const mdk_spec *s) { return s->name; }
 const char *mdk_spec_version(const mdk_spec *s) { return s->version ? s->version : ""; }
 const char *mdk_spec_model_path(const mdk_spec *s) { return s->model ? s->model : ""; }
 const char *mdk_spec_input_name(const mdk_spec *s) { return s->pre.input; }
+const mdk_spec_runtime *mdk_spec_runtime_defaults(const mdk_spec *s) { return &s->rt; }
+
+void mdk_spec_apply_options(const mdk_spec *s, mdk_options *o)
+{
+    mdk_options def;
+    mdk_options_init(&def);
+    if (o->intra_op_threads == def.intra_op_threads) o->intra_op_threads = s->rt.threads;
+    if (o->inter_op_threads == def.inter_op_threads) o->inter_op_threads = s->rt.inter_op_threads;
+    if (o->execution_mode == def.execution_mode && s->rt.execution_mode >= 0) o->execution_mode = s->rt.execution_mode;
+    if (o->graph_opt_level == def.graph_opt_level && s->rt.graph_opt_level >= 0) o->graph_opt_level = s->rt.graph_opt_level;
+    if (o->max_batch == def.max_batch) o->max_batch = s->rt.max_batch;
+}
 int mdk_spec_has_preprocess(const mdk_spec *s) { return s->pre.present; }

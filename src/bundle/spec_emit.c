@@ -149,8 +149,17 @@ mdk_status mdki_spec_emit(const mdk_spec *s, const char *model_path, const char 
                                    o->iou, o->max_detections, o->class_aware ? "true" : "false");
         }
     }
-    if (st == MDK_OK && (s->threads || s->n_providers)) {
-        st = mdki_buf_addf(b, "runtime:\n  threads: %d\n", s->threads);
+    const mdk_spec_runtime *r = &s->rt;
+    if (st == MDK_OK && (r->threads || r->inter_op_threads || r->execution_mode >= 0 || r->graph_opt_level >= 0 ||
+                         r->batch || r->concurrency || s->n_providers)) {
+        static const char *const modes[] = {"sequential", "parallel"}, *const levels[] = {"none", "basic", "extended", "all"};
+        st = mdki_buf_addf(b, "runtime:\n  threads: %d\n", r->threads);
+        if (st == MDK_OK && r->inter_op_threads) st = mdki_buf_addf(b, "  inter_op_threads: %d\n", r->inter_op_threads);
+        if (st == MDK_OK && r->execution_mode >= 0) st = mdki_buf_addf(b, "  execution_mode: %s\n", modes[r->execution_mode]);
+        if (st == MDK_OK && r->graph_opt_level >= 0)
+            st = mdki_buf_addf(b, "  graph_optimization_level: %s\n", levels[r->graph_opt_level]);
+        if (st == MDK_OK && r->batch) st = mdki_buf_addf(b, "  batch: %d\n", r->batch);
+        if (st == MDK_OK && r->concurrency) st = mdki_buf_addf(b, "  concurrency: %d\n", r->concurrency);
         if (st == MDK_OK && s->n_providers) st = mdki_buf_addf(b, "  providers: [");
         for (size_t i = 0; i < s->n_providers && st == MDK_OK; i++) {
             if (i) st = mdki_buf_addf(b, ", ");
@@ -158,13 +167,13 @@ mdk_status mdki_spec_emit(const mdk_spec *s, const char *model_path, const char 
         }
         if (st == MDK_OK && s->n_providers) st = mdki_buf_addf(b, "]\n");
     }
-    if (st == MDK_OK && (s->max_batch || s->max_image_pixels || s->max_request_bytes)) {
+    if (st == MDK_OK && (s->rt.max_batch || s->rt.max_image_pixels || s->rt.max_request_bytes)) {
         st = mdki_buf_addf(b, "limits:\n");
-        if (st == MDK_OK && s->max_batch) st = mdki_buf_addf(b, "  max_batch: %llu\n", (unsigned long long)s->max_batch);
-        if (st == MDK_OK && s->max_image_pixels)
-            st = mdki_buf_addf(b, "  max_image_pixels: %llu\n", (unsigned long long)s->max_image_pixels);
-        if (st == MDK_OK && s->max_request_bytes)
-            st = mdki_buf_addf(b, "  max_request_bytes: %llu\n", (unsigned long long)s->max_request_bytes);
+        if (st == MDK_OK && s->rt.max_batch) st = mdki_buf_addf(b, "  max_batch: %llu\n", (unsigned long long)s->rt.max_batch);
+        if (st == MDK_OK && s->rt.max_image_pixels)
+            st = mdki_buf_addf(b, "  max_image_pixels: %llu\n", (unsigned long long)s->rt.max_image_pixels);
+        if (st == MDK_OK && s->rt.max_request_bytes)
+            st = mdki_buf_addf(b, "  max_request_bytes: %llu\n", (unsigned long long)s->rt.max_request_bytes);
     }
     if (st == MDK_OK) {
         st = mdki_buf_addf(b, "test_cases:\n  inputs: \"test_cases/inputs.npz\"\n  expected_outputs: "

@@ -73,7 +73,7 @@ mdk_status mdk_pipeline_open(const char *path, const mdk_options *opts, mdk_pipe
     if (st == MDK_OK) { /* the spec's runtime defaults apply unless the caller set them */
         if (opts) o = *opts;
         else mdk_options_init(&o);
-        if (!o.intra_op_threads) o.intra_op_threads = spec->threads;
+        mdk_spec_apply_options(spec, &o);
         st = mdk_model_open(spec->model, &o, &model);
     }
     if (st != MDK_OK) {

@@ -92,10 +92,9 @@ struct mdk_spec {
     size_t n_labels;
     mdki_io_decl *inputs, *outputs;
     size_t n_inputs, n_outputs;
-    int threads;                        /* runtime default, 0 = ONNX Runtime's */
+    mdk_spec_runtime rt;                /* runtime defaults and limits */
     char **providers;
     size_t n_providers;
-    uint64_t max_batch, max_image_pixels, max_request_bytes; /* 0 = no limit declared */
     char **test_images;                 /* resolved paths */
     size_t n_test_images;
     char *test_inputs, *test_expected;  /* resolved paths of .npz/.npy files, NULL when absent */

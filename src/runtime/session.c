@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -89,6 +90,7 @@ struct mdk_model {
     const char **names;     /* same order, for Run */
     mdk_dim *dims;
     size_t n_dims;
+    mdk_options opts; /* as opened, limits included */
 };
 
 /* The element type inside a (nested) sequence or optional type; UNDEFINED when it cannot be told. */
@@ -229,22 +231,32 @@ static mdk_status open_session(const char *path, const void *data, size_t len, c
 {
     mdk_status st = ort_ready();
     if (st != MDK_OK) return st;
-    mdk_options def;
-    if (!opts) {
-        mdk_options_init(&def);
-        opts = &def;
+    /* A caller built against older headers passes a shorter struct: the fields it lacks keep their defaults. */
+    mdk_options o;
+    mdk_options_init(&o);
+    if (opts) {
+        if (opts->struct_size < offsetof(mdk_options, log_level) + sizeof(int))
+            return mdki_fail(MDK_ERR_INVALID_ARGUMENT, "mdk_options.struct_size is %zu; call mdk_options_init first",
+                             opts->struct_size);
+        memcpy(&o, opts, opts->struct_size < sizeof o ? opts->struct_size : sizeof o);
+        o.struct_size = sizeof o;
     }
-    if (opts->struct_size < sizeof(size_t) || opts->intra_op_threads < 0 || opts->inter_op_threads < 0 ||
-        opts->graph_opt_level < 0 || opts->graph_opt_level > 3 || opts->log_level < 0 || opts->log_level > 4)
-        return mdki_fail(MDK_ERR_INVALID_ARGUMENT, "invalid mdk_options (threads >= 0, graph_opt_level 0-3, log_level 0-4)");
+    opts = &o;
+    if (opts->intra_op_threads < 0 || opts->inter_op_threads < 0 || opts->graph_opt_level < 0 ||
+        opts->graph_opt_level > 3 || opts->log_level < 0 || opts->log_level > 4 || opts->execution_mode < 0 ||
+        opts->execution_mode > 1)
+        return mdki_fail(MDK_ERR_INVALID_ARGUMENT,
+                         "invalid mdk_options (threads >= 0, graph_opt_level 0-3, log_level 0-4, execution_mode 0-1)");
     static const GraphOptimizationLevel levels[] = {ORT_DISABLE_ALL, ORT_ENABLE_BASIC, ORT_ENABLE_EXTENDED, ORT_ENABLE_ALL};
     OrtSessionOptions *so = NULL;
     mdk_model *m = mdki_calloc(1, sizeof *m);
     if (!m) return MDK_ERR_NO_MEMORY;
+    m->opts = o;
     OrtStatus *s = g_ort->CreateSessionOptions(&so);
     if (!s && opts->intra_op_threads) s = g_ort->SetIntraOpNumThreads(so, opts->intra_op_threads);
     if (!s && opts->inter_op_threads) s = g_ort->SetInterOpNumThreads(so, opts->inter_op_threads);
     if (!s) s = g_ort->SetSessionGraphOptimizationLevel(so, levels[opts->graph_opt_level]);
+    if (!s) s = g_ort->SetSessionExecutionMode(so, opts->execution_mode ? ORT_PARALLEL : ORT_SEQUENTIAL);
     if (!s) s = g_ort->SetSessionLogSeverityLevel(so, opts->log_level);
     if (!s) s = g_ort->CreateCpuMemoryInfo(OrtArenaAllocator, OrtMemTypeDefault, &m->cpu);
     if (s) {
@@ -520,6 +532,24 @@ static void list_inputs(const mdk_model *m, char *buf, size_t size)
     }
 }
 
+const mdk_options *mdk_model_options(const mdk_model *m) { return m ? &m->opts : NULL; }
+
+/* The configured batch and size limits, checked before ONNX Runtime allocates anything for the run. */
+static mdk_status check_limits(const mdk_model *m, size_t i, const mdk_tensor *t, uint64_t *total)
+{
+    const mdk_value_info *v = &m->values[i];
+    if (t->kind != MDK_VALUE_TENSOR) return MDK_OK;
+    if (m->opts.max_batch && v->has_shape && v->ndim >= 1 && v->dims[0].value < 0 && t->ndim >= 1 &&
+        (uint64_t)t->shape[0] > m->opts.max_batch)
+        return mdki_fail(MDK_ERR_TOO_LARGE, "input '%s': batch of %lld exceeds the limit of %llu (max_batch)", v->name,
+                         (long long)t->shape[0], (unsigned long long)m->opts.max_batch);
+    *total += mdk_tensor_nbytes(t);
+    if (m->opts.max_input_bytes && *total > m->opts.max_input_bytes)
+        return mdki_fail(MDK_ERR_TOO_LARGE, "inputs of %llu bytes or more exceed the limit of %llu bytes (max_input_bytes)",
+                         (unsigned long long)*total, (unsigned long long)m->opts.max_input_bytes);
+    return MDK_OK;
+}
+
 mdk_status mdk_model_run(mdk_model *m, mdk_tensor *const *inputs, size_t n_inputs, mdk_tensor ***outputs,
                          size_t *n_outputs)
 {
@@ -540,6 +570,7 @@ mdk_status mdk_model_run(mdk_model *m, mdk_tensor *const *inputs, size_t n_input
         if (slot[idx]) return mdki_fail(MDK_ERR_INVALID_ARGUMENT, "input '%s' is given twice", m->values[idx].name);
         slot[idx] = inputs[i];
     }
+    uint64_t total_bytes = 0;
     const char *feed_names[256];
     const mdk_tensor *feeds[256];
     mdk_dtype feed_types[256];
@@ -549,6 +580,7 @@ mdk_status mdk_model_run(mdk_model *m, mdk_tensor *const *inputs, size_t n_input
             return mdki_fail(MDK_ERR_NOT_FOUND, "input '%s' is missing", m->values[i].name);
         if (!slot[i]) continue;
         mdk_status st = mdk_model_check_input(m, i, slot[i]);
+        if (st == MDK_OK) st = check_limits(m, i, slot[i], &total_bytes);
         if (st != MDK_OK) return st;
         /* an empty optional is fed by leaving the input out */
         if (slot[i]->kind == MDK_VALUE_OPTIONAL && !mdk_optional_value(slot[i])) continue;
