@@ -16,8 +16,12 @@ typedef struct mdk_pack_options {
     const char *bench_json; /* an `mdk bench --json` report to embed in docs/performance.md, or NULL */
 } mdk_pack_options;
 
-/* Sets every field of `opts` to its default (and struct_size). */
-MDK_API void mdk_pack_options_init(mdk_pack_options *opts);
+/* The function behind mdk_pack_options_init(), for callers that cannot use the macro (other languages): `size` is
+ * the caller's sizeof(mdk_pack_options). */
+MDK_API void mdk_pack_options_init_sized(mdk_pack_options *opts, size_t size);
+/* Sets every field of `opts` to its default, struct_size to the caller's sizeof: fields appended in later
+ * versions are never written into an older caller's smaller struct. */
+#define mdk_pack_options_init(opts) mdk_pack_options_init_sized((opts), sizeof *(opts))
 
 /* Builds the bundle the spec at `spec_path` describes: copies the model, its variants and the test images,
  * generates test cases by running the model, the model card, the OpenAPI description, examples and
@@ -40,6 +44,11 @@ MDK_API const mdk_spec *mdk_bundle_spec(const mdk_bundle *b);
 /* "sha256:<hex>" over the manifest's file list. */
 MDK_API const char *mdk_bundle_digest(const mdk_bundle *b);
 MDK_API size_t mdk_bundle_file_count(const mdk_bundle *b);
+/* The relative path of file `i` ("docs/openapi.json"; the last is "manifest.json"), NULL when out of range. */
+MDK_API const char *mdk_bundle_file_name(const mdk_bundle *b, size_t i);
+/* Reads the bundle's file `rel` (at most `cap` bytes) into `*data` (NUL-terminated, free()); a directory
+ * bundle's file is hashed again and refused if it changed since mdk_bundle_open. */
+MDK_API mdk_status mdk_bundle_read_file(const mdk_bundle *b, const char *rel, uint64_t cap, char **data, size_t *len);
 /* The bundle's model with its pre/postprocessing, loaded for inference. */
 MDK_API mdk_status mdk_bundle_pipeline(const mdk_bundle *b, const mdk_options *opts, mdk_pipeline **out);
 

@@ -24,8 +24,12 @@ typedef struct mdk_decode_options {
     int min_width, min_height;
 } mdk_decode_options;
 
-/* Sets every field of `opts` to its default (and struct_size). */
-MDK_API void mdk_decode_options_init(mdk_decode_options *opts);
+/* The function behind mdk_decode_options_init(), for callers that cannot use the macro (other languages): `size` is
+ * the caller's sizeof(mdk_decode_options). */
+MDK_API void mdk_decode_options_init_sized(mdk_decode_options *opts, size_t size);
+/* Sets every field of `opts` to its default, struct_size to the caller's sizeof: fields appended in later
+ * versions are never written into an older caller's smaller struct. */
+#define mdk_decode_options_init(opts) mdk_decode_options_init_sized((opts), sizeof *(opts))
 
 /* Decodes a JPEG or PNG from memory. `what` names it in messages; `opts` may be NULL for defaults.
  * Corrupt, truncated and empty data, other formats and images above the pixel cap are refused. */

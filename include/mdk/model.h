@@ -99,8 +99,12 @@ typedef struct mdk_options {
     uint64_t max_input_bytes; /* 0: no limit; otherwise inputs larger in total are refused (MDK_ERR_TOO_LARGE) */
 } mdk_options;
 
-/* Sets every field of `opts` to its default (and struct_size). */
-MDK_API void mdk_options_init(mdk_options *opts);
+/* The function behind mdk_options_init(), for callers that cannot use the macro (other languages): `size` is
+ * the caller's sizeof(mdk_options). */
+MDK_API void mdk_options_init_sized(mdk_options *opts, size_t size);
+/* Sets every field of `opts` to its default, struct_size to the caller's sizeof: fields appended in later
+ * versions are never written into an older caller's smaller struct. */
+#define mdk_options_init(opts) mdk_options_init_sized((opts), sizeof *(opts))
 
 /* The options a model is actually opened with, limits included. */
 MDK_API const mdk_options *mdk_model_options(const mdk_model *m);

@@ -36,6 +36,7 @@ typedef struct mdk_spec_runtime {
     int concurrency;         /* requests run in parallel on one loaded model */
     uint64_t max_batch, max_image_pixels, max_request_bytes;
 } mdk_spec_runtime;
+/* The spec's runtime defaults and limits. */
 MDK_API const mdk_spec_runtime *mdk_spec_runtime_defaults(const mdk_spec *spec);
 /* Sets the fields of `opts` still at their defaults to the spec's runtime defaults and max_batch limit:
  * what mdk_pipeline_open and mdk_bundle_pipeline do with the options they are given. */

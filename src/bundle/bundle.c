@@ -354,16 +354,38 @@ const mdk_spec *mdk_bundle_spec(const mdk_bundle *b) { return b->spec; }
 const char *mdk_bundle_digest(const mdk_bundle *b) { return b->digest; }
 size_t mdk_bundle_file_count(const mdk_bundle *b) { return b->files.n + 1; /* with manifest.json */ }
 
+const char *mdk_bundle_file_name(const mdk_bundle *b, size_t i)
+{
+    if (!b || i > b->files.n) return NULL;
+    return i == b->files.n ? "manifest.json" : b->files.items[i].path;
+}
+
+mdk_status mdk_bundle_read_file(const mdk_bundle *b, const char *rel, uint64_t cap, char **data, size_t *len)
+{
+    if (!b || !rel || !data || !len) return mdki_fail(MDK_ERR_INVALID_ARGUMENT, "mdk_bundle_read_file: NULL argument");
+    mdk_status st = mdki_bundle_load(b, rel, cap, data, len);
+    if (st != MDK_OK || !b->dir) return st;
+    /* a directory can change after it was opened: the file must still be the one the manifest lists */
+    char hex[65];
+    mdki_sha256_hex(*data, *len, hex);
+    if (strcmp(hex, mdki_files_find(&b->files, rel)->sha256) != 0) {
+        mdki_free(*data);
+        *data = NULL;
+        return mdki_fail(MDK_ERR_FORMAT, "%s: '%s' changed since the bundle was opened (sha256 differs from manifest.json)",
+                         b->path, rel);
+    }
+    return MDK_OK;
+}
+
 mdk_status mdk_bundle_pipeline(const mdk_bundle *b, const mdk_options *opts, mdk_pipeline **out)
 {
     if (!b || !out) return mdki_fail(MDK_ERR_INVALID_ARGUMENT, "mdk_bundle_pipeline: NULL argument");
     mdk_spec *spec = NULL;
     mdk_model *model = NULL;
     mdk_options o;
-    if (opts) o = *opts;
-    else mdk_options_init(&o);
-    mdk_spec_apply_options(b->spec, &o);
-    mdk_status st = read_spec(b, &spec);
+    mdk_status st = mdki_options_copy(opts, &o);
+    if (st == MDK_OK) mdk_spec_apply_options(b->spec, &o);
+    if (st == MDK_OK) st = read_spec(b, &spec);
     if (st == MDK_OK) {
         const mdki_file *f = mdki_files_find(&b->files, "model/model.onnx");
         char what[4300];

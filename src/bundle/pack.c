@@ -12,11 +12,15 @@
 #include "bundle/bundle_int.h"
 #include "tensor/tensor_int.h"
 
-void mdk_pack_options_init(mdk_pack_options *o)
+void mdk_pack_options_init_sized(mdk_pack_options *opts, size_t size)
 {
-    memset(o, 0, sizeof *o);
-    o->struct_size = sizeof *o;
-    o->out_dir = ".";
+    mdk_pack_options d;
+    memset(&d, 0, sizeof d);
+    d.out_dir = ".";
+    if (!opts || size < sizeof(size_t)) return;
+    if (size > sizeof d) size = sizeof d; /* a newer caller: the fields this version knows */
+    d.struct_size = size;
+    memcpy(opts, &d, size);
 }
 
 static mdk_status add_disk(mdki_files *f, const char *bundle_path, const char *disk_path, const char *what)

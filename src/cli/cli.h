@@ -60,5 +60,6 @@ int cmd_preprocess(int argc, char **argv);
 int cmd_pack(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_check(int argc, char **argv);
 
 #endif

@@ -73,4 +73,7 @@ mdk_status mdki_buf_json_string(mdki_buf *b, const char *s);
 /* Hands the buffer's memory to the caller (NUL-terminated) and resets `b`. */
 char *mdki_buf_take(mdki_buf *b, size_t *len);
 
+/* Copies caller options of any struct_size into a full struct with defaults for the fields it lacks. */
+mdk_status mdki_options_copy(const mdk_options *in, mdk_options *out);
+
 #endif

@@ -6,12 +6,16 @@
 
 #include "process/image_int.h"
 
-void mdk_decode_options_init(mdk_decode_options *o)
+void mdk_decode_options_init_sized(mdk_decode_options *opts, size_t size)
 {
-    memset(o, 0, sizeof *o);
-    o->struct_size = sizeof *o;
-    o->max_pixels = MDK_IMAGE_DEFAULT_MAX_PIXELS;
-    o->apply_orientation = 1;
+    mdk_decode_options d;
+    memset(&d, 0, sizeof d);
+    d.max_pixels = MDK_IMAGE_DEFAULT_MAX_PIXELS;
+    d.apply_orientation = 1;
+    if (!opts || size < sizeof(size_t)) return;
+    if (size > sizeof d) size = sizeof d; /* a newer caller: the fields this version knows */
+    d.struct_size = size;
+    memcpy(opts, &d, size);
 }
 
 mdk_status mdki_image_alloc(int w, int h, int c, mdk_image **out)

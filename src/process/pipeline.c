@@ -71,10 +71,9 @@ mdk_status mdk_pipeline_open(const char *path, const mdk_options *opts, mdk_pipe
         st = mdki_fail(MDK_ERR_NOT_FOUND, "%s names no model (expected 'model: FILE.onnx')", spec->path);
     mdk_options o;
     if (st == MDK_OK) { /* the spec's runtime defaults apply unless the caller set them */
-        if (opts) o = *opts;
-        else mdk_options_init(&o);
-        mdk_spec_apply_options(spec, &o);
-        st = mdk_model_open(spec->model, &o, &model);
+        st = mdki_options_copy(opts, &o);
+        if (st == MDK_OK) mdk_spec_apply_options(spec, &o);
+        if (st == MDK_OK) st = mdk_model_open(spec->model, &o, &model);
     }
     if (st != MDK_OK) {
         mdk_spec_free(spec);

@@ -74,12 +74,16 @@ const char *mdk_version(void)
     return MDK_VERSION_STRING;
 }
 
-void mdk_options_init(mdk_options *opts)
+void mdk_options_init_sized(mdk_options *opts, size_t size)
 {
-    memset(opts, 0, sizeof *opts);
-    opts->struct_size = sizeof *opts;
-    opts->graph_opt_level = 3;
-    opts->log_level = 4;
+    mdk_options d;
+    memset(&d, 0, sizeof d);
+    d.graph_opt_level = 3;
+    d.log_level = 4;
+    if (!opts || size < sizeof(size_t)) return;
+    if (size > sizeof d) size = sizeof d; /* a newer caller: the fields this version knows */
+    d.struct_size = size;
+    memcpy(opts, &d, size);
 }
 
 struct mdk_model {
@@ -231,16 +235,8 @@ static mdk_status open_session(const char *path, const void *data, size_t len, c
 {
     mdk_status st = ort_ready();
     if (st != MDK_OK) return st;
-    /* A caller built against older headers passes a shorter struct: the fields it lacks keep their defaults. */
     mdk_options o;
-    mdk_options_init(&o);
-    if (opts) {
-        if (opts->struct_size < offsetof(mdk_options, log_level) + sizeof(int))
-            return mdki_fail(MDK_ERR_INVALID_ARGUMENT, "mdk_options.struct_size is %zu; call mdk_options_init first",
-                             opts->struct_size);
-        memcpy(&o, opts, opts->struct_size < sizeof o ? opts->struct_size : sizeof o);
-        o.struct_size = sizeof o;
-    }
+    if ((st = mdki_options_copy(opts, &o)) != MDK_OK) return st;
     opts = &o;
     if (opts->intra_op_threads < 0 || opts->inter_op_threads < 0 || opts->graph_opt_level < 0 ||
         opts->graph_opt_level > 3 || opts->log_level < 0 || opts->log_level > 4 || opts->execution_mode < 0 ||
@@ -530,6 +526,18 @@ static void list_inputs(const mdk_model *m, char *buf, size_t size)
         if (n < 0) break;
         used += (size_t)n;
     }
+}
+
+mdk_status mdki_options_copy(const mdk_options *in, mdk_options *out)
+{
+    /* a caller built against older headers passes a shorter struct: the fields it lacks keep their defaults */
+    mdk_options_init(out);
+    if (!in) return MDK_OK;
+    if (in->struct_size < offsetof(mdk_options, log_level) + sizeof(int))
+        return mdki_fail(MDK_ERR_INVALID_ARGUMENT, "mdk_options.struct_size is %zu; call mdk_options_init first", in->struct_size);
+    memcpy(out, in, in->struct_size < sizeof *out ? in->struct_size : sizeof *out);
+    out->struct_size = sizeof *out;
+    return MDK_OK;
 }
 
 const mdk_options *mdk_model_options(const mdk_model *m) { return m ? &m->opts : NULL; }

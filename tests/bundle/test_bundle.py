@@ -178,6 +178,24 @@ class Bundles(mdktest.TestCase):
                 self.assertIn("integrity: ", out)
                 self.assertEqual(out.splitlines()[-1], "12 passed, 0 failed")
 
+    def test_check_bundle(self):
+        # image probes through the whole pipeline; the bundle's limits.max_batch (16) is the one enforced
+        for b in (self.cls_dir + ".mdk", self.ocr_dir):
+            with self.subTest(bundle=os.path.basename(b)):
+                rc, out, err = run("check", b, "--json")
+                self.assertEqual(rc, 0, out + err)
+                p = {x["probe"]: x for x in json.loads(out)["probes"]}
+                self.assertEqual(p["valid image"]["outcome"], "ran")
+                for name in ("truncated image", "corrupt image", "zero-byte image", "huge image (60000x60000)",
+                             "not an image (CSV)"):
+                    self.assertEqual((p[name]["verdict"], p[name]["outcome"]), ("pass", "refused"), name)
+                self.assertIn("pixel", p["huge image (60000x60000)"]["detail"])
+                self.assertIn("empty", p["zero-byte image"]["detail"])
+        rc, out, err = run("check", self.cls_dir, "--json")
+        p = {x["probe"]: x for x in json.loads(out)["probes"]}
+        self.assertEqual(p["batch at max_batch (16)"]["outcome"], "ran")
+        self.assertIn("limit of 16 (max_batch)", [x for k, x in p.items() if k.startswith("huge batch")][0]["detail"])
+
     def test_ocr_bundle_reads_direction(self):
         with open(os.path.join(self.ocr_dir, "test_cases/cases.json")) as f:
             cases = json.load(f)["cases"]

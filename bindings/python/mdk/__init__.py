@@ -54,7 +54,8 @@ class _ValueInfo(_c.Structure):
 
 class _Options(_c.Structure):
     _fields_ = [("struct_size", _sz), ("intra_op_threads", _c.c_int), ("inter_op_threads", _c.c_int),
-                ("graph_opt_level", _c.c_int), ("log_level", _c.c_int)]
+                ("graph_opt_level", _c.c_int), ("log_level", _c.c_int), ("execution_mode", _c.c_int),
+                ("max_batch", _c.c_uint64), ("max_input_bytes", _c.c_uint64)]
 
 
 def _fn(name, res, *args):
@@ -67,7 +68,7 @@ _errmsg = _fn("mdk_errmsg", _c.c_char_p)
 _status_str = _fn("mdk_status_str", _c.c_char_p, _c.c_int)
 _version = _fn("mdk_version", _c.c_char_p)
 _ort_version = _fn("mdk_ort_version", _c.c_char_p)
-_options_init = _fn("mdk_options_init", None, _c.POINTER(_Options))
+_options_init = _fn("mdk_options_init_sized", None, _c.POINTER(_Options), _sz)
 _model_open = _fn("mdk_model_open", _c.c_int, _c.c_char_p, _c.POINTER(_Options), _c.POINTER(_vp))
 _model_close = _fn("mdk_model_close", None, _vp)
 _in_count = _fn("mdk_model_input_count", _sz, _vp)
@@ -194,7 +195,7 @@ class Model:
         self._pipe = None
         self._model = None
         opts = _Options()
-        _options_init(_c.byref(opts))
+        _options_init(_c.byref(opts), _c.sizeof(opts))
         opts.intra_op_threads = int(threads)
         p = os.fspath(path).encode()
         h = _vp()
