@@ -2,17 +2,12 @@
  * over batch x threads x concurrency on this machine, with the environment recorded; text, JSON, Markdown and
  * SVG reports. The timed call is mdk_model_run (or the whole pipeline with --image), nothing else. */
 #include <cjson/cJSON.h>
-#include <errno.h>
 #include <math.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "cli/cli.h"
+#include "cli/bench.h"
 
 #define MAX_LIST 16
 #define MAX_RUNS 10000000
@@ -32,122 +27,6 @@ static int parse_list(const char *s, long long lo, long long hi, list *out)
         out->n++;
     }
     return out->n ? 0 : -1;
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static double cpu_s(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec * 1e-6 + (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec * 1e-6;
-}
-
-static double peak_rss_mb(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return ru.ru_maxrss / 1024.0;
-}
-
-/* One configuration's shared state: the threads take run numbers until `runs` or `deadline`. */
-typedef struct job {
-    mdk_model *model;
-    mdk_pipeline *pipe;
-    mdk_tensor **feeds;
-    size_t n_feeds;
-    mdk_image **images;
-    size_t n_images;
-    atomic_long next;
-    long runs;
-    double deadline;
-    double *lat;         /* seconds per request, indexed by run number */
-    atomic_int failed;
-    char error[512];
-    int progress;
-} job;
-
-static int run_once(job *j)
-{
-    mdk_status st;
-    if (j->pipe) {
-        char *json = NULL;
-        st = mdk_pipeline_run(j->pipe, j->images, j->n_images, NULL, NULL, 0, &json, NULL, NULL);
-        free(json);
-    } else {
-        mdk_tensor **out = NULL;
-        size_t n = 0;
-        st = mdk_model_run(j->model, j->feeds, j->n_feeds, &out, &n);
-        mdk_tensors_free(out, n);
-    }
-    if (st != MDK_OK && !atomic_exchange(&j->failed, 1)) snprintf(j->error, sizeof j->error, "%s", mdk_errmsg());
-    return st == MDK_OK;
-}
-
-static void *worker(void *arg)
-{
-    job *j = arg;
-    for (;;) {
-        long i = atomic_fetch_add(&j->next, 1);
-        if (i >= j->runs || atomic_load(&j->failed)) break;
-        if (j->deadline > 0 && now_s() > j->deadline) {
-            atomic_fetch_sub(&j->next, 1);
-            break;
-        }
-        double t0 = now_s();
-        if (!run_once(j)) break;
-        j->lat[i] = now_s() - t0;
-        if (j->progress && (i % 25 == 0 || i + 1 == j->runs)) {
-            int w = 30, done = (int)(w * (i + 1) / j->runs);
-            fprintf(stderr, "\r  [%.*s%*s] %ld/%ld", done, "##############################", w - done, "", i + 1, j->runs);
-        }
-    }
-    return NULL;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* Nearest-rank percentile of sorted values. */
-static double pct(const double *v, size_t n, double p)
-{
-    size_t k = (size_t)ceil(p / 100.0 * (double)n);
-    return v[k ? k - 1 : 0];
-}
-
-static void cpu_info(char *model, size_t msize, char *flags, size_t fsize)
-{
-    snprintf(model, msize, "unknown");
-    flags[0] = '\0';
-    FILE *f = fopen("/proc/cpuinfo", "r");
-    char line[8192];
-    while (f && fgets(line, sizeof line, f)) {
-        char *c = strchr(line, ':');
-        if (!c) continue;
-        if (strncmp(line, "model name", 10) == 0) snprintf(model, msize, "%.*s", (int)strcspn(c + 2, "\n"), c + 2);
-        if (strncmp(line, "flags", 5) == 0 && !flags[0]) {
-            static const char *const wanted[] = {"sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512_vnni",
-                                                 "avx_vnni", "amx_tile"};
-            size_t used = 0;
-            for (size_t k = 0; k < sizeof wanted / sizeof wanted[0]; k++) {
-                char pat[32];
-                snprintf(pat, sizeof pat, " %s", wanted[k]);
-                char *hit = strstr(c, pat);
-                if (hit && (hit[strlen(pat)] == ' ' || hit[strlen(pat)] == '\n'))
-                    used += (size_t)snprintf(flags + used, fsize - used, "%s%s", used ? " " : "", wanted[k]);
-            }
-            break;
-        }
-    }
-    if (f) fclose(f);
 }
 
 /* ---- SVG ---- */
@@ -312,11 +191,10 @@ int cmd_bench(int argc, char **argv)
     }
     if (!path) return cli_usage_error("bench", "missing MODEL");
     if (duration > 0) runs = MAX_RUNS;
-    int is_pipeline = mdk_path_is_bundle(path) || strstr(path, ".yaml") || strstr(path, ".yml");
-    if (image && !is_pipeline) return cli_usage_error("bench", "--image needs a bundle or an mdk.yaml");
+    if (image && !bench_is_pipeline(path)) return cli_usage_error("bench", "--image needs a bundle or an mdk.yaml");
     int tty = isatty(STDERR_FILENO);
     char cpu[256], flags[256];
-    cpu_info(cpu, sizeof cpu, flags, sizeof flags);
+    bench_cpu_info(cpu, sizeof cpu, flags, sizeof flags);
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     cJSON *root = cJSON_CreateObject(), *env = cJSON_AddObjectToObject(root, "environment");
     cJSON_AddStringToObject(env, "cpu", cpu);
@@ -331,121 +209,44 @@ int cmd_bench(int argc, char **argv)
     cJSON_AddNumberToObject(env, "warmup", (double)warmup);
     cJSON *configs = cJSON_AddArrayToObject(root, "configs");
     int rc = 0;
-    double *lat = calloc((size_t)(duration > 0 ? 1000000 : runs), sizeof *lat);
-    if (!lat) return cli_error("bench", "out of memory");
-    if (duration > 0) runs = 1000000;
+    mdk_options base;
+    mdk_options_init(&base);
     printf("%-28s %9s %9s %9s %9s %9s %11s %9s %8s %6s\n", "config", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms",
            "items/s", "load ms", "rss MB", "cpu %");
     for (size_t ti = 0; ti < threads.n && !rc; ti++)
         for (size_t bi = 0; bi < batches.n && !rc; bi++)
             for (size_t ci = 0; ci < conc.n && !rc; ci++) {
-                mdk_options o;
-                mdk_options_init(&o);
-                o.intra_op_threads = (int)threads.v[ti];
-                job j;
-                memset(&j, 0, sizeof j);
-                mdk_tensor *feeds[64] = {0};
-                double t_load = now_s();
-                mdk_status st = is_pipeline ? mdk_pipeline_open(path, &o, &j.pipe) : mdk_model_open(path, &o, &j.model);
-                if (st != MDK_OK) {
-                    rc = cli_lib_error("bench", st);
-                    break;
-                }
-                if (j.pipe) j.model = mdk_pipeline_model(j.pipe);
-                if (image) {
-                    j.images = calloc((size_t)batches.v[bi], sizeof *j.images);
-                    j.n_images = (size_t)batches.v[bi];
-                    for (size_t k = 0; k < j.n_images && st == MDK_OK; k++) st = mdk_image_read(image, NULL, &j.images[k]);
-                    if (st != MDK_OK) rc = cli_lib_error("bench", st);
-                } else {
-                    /* every input random unless given; the first dynamic dim of each input is the batch */
-                    const char *all[64];
-                    dim_arg d2[128];
-                    size_t na = 0, nd = 0;
-                    char names[64][300];
-                    for (size_t k = 0; k < n_dims; k++) d2[nd++] = dims[k];
-                    for (size_t k = 0; k < mdk_model_input_count(j.model) && k < 64; k++) {
-                        const mdk_value_info *v = mdk_model_input(j.model, k);
-                        int given = 0;
-                        for (size_t q = 0; q < n_inputs && !given; q++)
-                            given = strncmp(inputs[q], v->name, strlen(v->name)) == 0 && inputs[q][strlen(v->name)] == '=';
-                        if (given) continue;
-                        snprintf(names[k], sizeof names[k], "%s=random", v->name);
-                        all[na++] = names[k];
-                        if (v->ndim && v->dims[0].value < 0 && nd < 128) {
-                            static char keys[64][300];
-                            snprintf(keys[k], sizeof keys[k], "%s:0", v->name);
-                            d2[nd++] = (dim_arg){keys[k], batches.v[bi]};
-                        }
-                    }
-                    for (size_t q = 0; q < n_inputs && na < 64; q++) all[na++] = inputs[q];
-                    feed_args fa = {"bench", all, na, d2, nd, 1};
-                    rc = cli_read_feeds(j.model, &fa, feeds);
-                    j.feeds = feeds;
-                    j.n_feeds = na;
-                }
-                j.lat = lat;
-                if (!rc && !run_once(&j)) rc = cli_error("bench", "%s", j.error);
-                double load_ms = (now_s() - t_load) * 1000;
-                for (long k = 0; !rc && k < warmup; k++)
-                    if (!run_once(&j)) rc = cli_error("bench", "%s", j.error);
-                if (!rc) {
-                    char label[128];
-                    snprintf(label, sizeof label, "batch %lld, threads %lld, conc %lld", batches.v[bi], threads.v[ti], conc.v[ci]);
-                    if (tty) fprintf(stderr, "%s\n", label);
-                    j.runs = (long)runs;
-                    j.progress = tty;
-                    atomic_store(&j.next, 0);
-                    pthread_t th[1024];
-                    double cpu0 = cpu_s(), t0 = now_s();
-                    j.deadline = duration > 0 ? t0 + duration : 0;
-                    for (long long k = 0; k < conc.v[ci]; k++) pthread_create(&th[k], NULL, worker, &j);
-                    for (long long k = 0; k < conc.v[ci]; k++) pthread_join(th[k], NULL);
-                    double wall = now_s() - t0, cpu_used = cpu_s() - cpu0;
-                    if (tty) fprintf(stderr, "\r%60s\r", "");
-                    long done = atomic_load(&j.next);
-                    if (done > j.runs) done = j.runs;
-                    if (atomic_load(&j.failed)) {
-                        rc = cli_error("bench", "%s", j.error);
-                    } else if (done < 1) {
-                        rc = cli_error("bench", "no request finished within the duration");
-                    } else {
-                        qsort(lat, (size_t)done, sizeof *lat, cmp_double);
-                        double sum = 0;
-                        for (long k = 0; k < done; k++) sum += lat[k];
-                        cJSON *c = cJSON_CreateObject();
-                        cJSON_AddStringToObject(c, "label", label);
-                        cJSON_AddNumberToObject(c, "batch", (double)batches.v[bi]);
-                        cJSON_AddNumberToObject(c, "threads", (double)threads.v[ti]);
-                        cJSON_AddNumberToObject(c, "concurrency", (double)conc.v[ci]);
-                        cJSON_AddNumberToObject(c, "requests", (double)done);
-                        cJSON *l = cJSON_AddObjectToObject(c, "latency_ms");
-                        cJSON_AddNumberToObject(l, "min", lat[0] * 1000);
-                        cJSON_AddNumberToObject(l, "mean", sum / (double)done * 1000);
-                        cJSON_AddNumberToObject(l, "p50", pct(lat, (size_t)done, 50) * 1000);
-                        cJSON_AddNumberToObject(l, "p90", pct(lat, (size_t)done, 90) * 1000);
-                        cJSON_AddNumberToObject(l, "p99", pct(lat, (size_t)done, 99) * 1000);
-                        cJSON_AddNumberToObject(l, "p99.9", pct(lat, (size_t)done, 99.9) * 1000);
-                        cJSON_AddNumberToObject(l, "max", lat[done - 1] * 1000);
-                        cJSON_AddNumberToObject(c, "throughput", (double)done * (double)batches.v[bi] / wall);
-                        cJSON_AddNumberToObject(c, "load_ms", load_ms);
-                        cJSON_AddNumberToObject(c, "peak_rss_mb", peak_rss_mb());
-                        cJSON_AddNumberToObject(c, "cpu_percent", 100 * cpu_used / wall / (double)cores);
-                        cJSON_AddItemToArray(configs, c);
-                        printf("%-28s %9.3f %9.3f %9.3f %9.3f %9.3f %11.1f %9.1f %8.1f %6.1f\n", label,
-                               pct(lat, (size_t)done, 50) * 1000, pct(lat, (size_t)done, 90) * 1000,
-                               pct(lat, (size_t)done, 99) * 1000, pct(lat, (size_t)done, 99.9) * 1000, lat[done - 1] * 1000,
-                               (double)done * (double)batches.v[bi] / wall, load_ms, peak_rss_mb(), 100 * cpu_used / wall / (double)cores);
-                        fflush(stdout);
-                    }
-                }
-                for (size_t k = 0; k < 64; k++) mdk_tensor_free(feeds[k]);
-                for (size_t k = 0; k < j.n_images; k++) mdk_image_free(j.images[k]);
-                free(j.images);
-                if (j.pipe) mdk_pipeline_close(j.pipe);
-                else mdk_model_close(j.model);
+                bench_config cfg = {path, image, base, batches.v[bi], conc.v[ci], inputs, n_inputs, dims, n_dims,
+                                    runs, warmup, duration, tty};
+                cfg.opts.intra_op_threads = (int)threads.v[ti];
+                char label[128];
+                snprintf(label, sizeof label, "batch %lld, threads %lld, conc %lld", batches.v[bi], threads.v[ti], conc.v[ci]);
+                if (tty) fprintf(stderr, "%s\n", label);
+                bench_result r;
+                if ((rc = bench_measure(&cfg, &r)) != 0) break;
+                cJSON *c = cJSON_CreateObject();
+                cJSON_AddStringToObject(c, "label", label);
+                cJSON_AddNumberToObject(c, "batch", (double)batches.v[bi]);
+                cJSON_AddNumberToObject(c, "threads", (double)threads.v[ti]);
+                cJSON_AddNumberToObject(c, "concurrency", (double)conc.v[ci]);
+                cJSON_AddNumberToObject(c, "requests", (double)r.requests);
+                cJSON *l = cJSON_AddObjectToObject(c, "latency_ms");
+                cJSON_AddNumberToObject(l, "min", r.min_ms);
+                cJSON_AddNumberToObject(l, "mean", r.mean_ms);
+                cJSON_AddNumberToObject(l, "p50", r.p50_ms);
+                cJSON_AddNumberToObject(l, "p90", r.p90_ms);
+                cJSON_AddNumberToObject(l, "p99", r.p99_ms);
+                cJSON_AddNumberToObject(l, "p99.9", r.p999_ms);
+                cJSON_AddNumberToObject(l, "max", r.max_ms);
+                cJSON_AddNumberToObject(c, "throughput", r.throughput);
+                cJSON_AddNumberToObject(c, "load_ms", r.load_ms);
+                cJSON_AddNumberToObject(c, "peak_rss_mb", r.peak_rss_mb);
+                cJSON_AddNumberToObject(c, "cpu_percent", r.cpu_percent);
+                cJSON_AddItemToArray(configs, c);
+                printf("%-28s %9.3f %9.3f %9.3f %9.3f %9.3f %11.1f %9.1f %8.1f %6.1f\n", label, r.p50_ms, r.p90_ms, r.p99_ms,
+                       r.p999_ms, r.max_ms, r.throughput, r.load_ms, r.peak_rss_mb, r.cpu_percent);
+                fflush(stdout);
             }
-    free(lat);
     for (size_t k = 0; k < n_dims; k++) free((char *)dims[k].name);
     if (!rc) { /* the Markdown table, also what mdk pack --bench embeds */
         char md[65536];

@@ -1,0 +1,245 @@
+/* bench_run.c: measuring one configuration for mdk bench and mdk tune: the model (or pipeline) loaded with the
+ * given options, warmed up, then timed requests taken by `concurrency` threads until a run count or deadline.
+ * The timed call is mdk_model_run (or mdk_pipeline_run with an image), nothing else. */
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/bench.h"
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static double cpu_s(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec * 1e-6 + (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec * 1e-6;
+}
+
+static double peak_rss_mb(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_maxrss / 1024.0;
+}
+
+/* One configuration's shared state: the threads take run numbers until `runs` or `deadline`. */
+typedef struct job {
+    mdk_model *model;
+    mdk_pipeline *pipe;
+    mdk_tensor **feeds;
+    size_t n_feeds;
+    mdk_image **images;
+    size_t n_images;
+    atomic_long next;
+    long runs;
+    double deadline;
+    double *lat;         /* seconds per request, indexed by run number */
+    atomic_int failed;
+    char error[512];
+    int progress;
+} job;
+
+static int run_once(job *j)
+{
+    mdk_status st;
+    if (j->pipe) {
+        char *json = NULL;
+        st = mdk_pipeline_run(j->pipe, j->images, j->n_images, NULL, NULL, 0, &json, NULL, NULL);
+        free(json);
+    } else {
+        mdk_tensor **out = NULL;
+        size_t n = 0;
+        st = mdk_model_run(j->model, j->feeds, j->n_feeds, &out, &n);
+        mdk_tensors_free(out, n);
+    }
+    if (st != MDK_OK && !atomic_exchange(&j->failed, 1)) snprintf(j->error, sizeof j->error, "%s", mdk_errmsg());
+    return st == MDK_OK;
+}
+
+static void *worker(void *arg)
+{
+    job *j = arg;
+    for (;;) {
+        long i = atomic_fetch_add(&j->next, 1);
+        if (i >= j->runs || atomic_load(&j->failed)) break;
+        if (j->deadline > 0 && now_s() > j->deadline) {
+            atomic_fetch_sub(&j->next, 1);
+            break;
+        }
+        double t0 = now_s();
+        if (!run_once(j)) break;
+        j->lat[i] = now_s() - t0;
+        if (j->progress && (i % 25 == 0 || i + 1 == j->runs)) {
+            int w = 30, done = (int)(w * (i + 1) / j->runs);
+            fprintf(stderr, "\r  [%.*s%*s] %ld/%ld", done, "##############################", w - done, "", i + 1, j->runs);
+        }
+    }
+    return NULL;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Nearest-rank percentile of sorted values. */
+static double pct(const double *v, size_t n, double p)
+{
+    size_t k = (size_t)ceil(p / 100.0 * (double)n);
+    return v[k ? k - 1 : 0];
+}
+
+void bench_cpu_info(char *model, size_t msize, char *flags, size_t fsize)
+{
+    snprintf(model, msize, "unknown");
+    flags[0] = '\0';
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    char line[8192];
+    while (f && fgets(line, sizeof line, f)) {
+        char *c = strchr(line, ':');
+        if (!c) continue;
+        if (strncmp(line, "model name", 10) == 0) snprintf(model, msize, "%.*s", (int)strcspn(c + 2, "\n"), c + 2);
+        if (strncmp(line, "flags", 5) == 0 && !flags[0]) {
+            static const char *const wanted[] = {"sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512_vnni",
+                                                 "avx_vnni", "amx_tile"};
+            size_t used = 0;
+            for (size_t k = 0; k < sizeof wanted / sizeof wanted[0]; k++) {
+                char pat[32];
+                snprintf(pat, sizeof pat, " %s", wanted[k]);
+                char *hit = strstr(c, pat);
+                if (hit && (hit[strlen(pat)] == ' ' || hit[strlen(pat)] == '\n'))
+                    used += (size_t)snprintf(flags + used, fsize - used, "%s%s", used ? " " : "", wanted[k]);
+            }
+            break;
+        }
+    }
+    if (f) fclose(f);
+}
+
+int bench_is_pipeline(const char *path)
+{
+    size_t n = strlen(path);
+    return mdk_path_is_bundle(path) || (n > 5 && strcmp(path + n - 5, ".yaml") == 0) ||
+           (n > 4 && strcmp(path + n - 4, ".yml") == 0);
+}
+
+/* Every input random unless given; the first dynamic dim of each input is the batch. */
+static int make_feeds(const bench_config *cfg, mdk_model *m, mdk_tensor **feeds, size_t *n_feeds)
+{
+    const char *all[64];
+    dim_arg dims[128];
+    size_t na = 0, nd = 0;
+    char names[64][300], keys[64][300];
+    for (size_t k = 0; k < cfg->n_dims && nd < 64; k++) dims[nd++] = cfg->dims[k];
+    for (size_t k = 0; k < mdk_model_input_count(m) && k < 64; k++) {
+        const mdk_value_info *v = mdk_model_input(m, k);
+        size_t len = strlen(v->name);
+        int given = 0;
+        for (size_t q = 0; q < cfg->n_inputs && !given; q++)
+            given = strncmp(cfg->inputs[q], v->name, len) == 0 && cfg->inputs[q][len] == '=';
+        if (given) continue;
+        snprintf(names[k], sizeof names[k], "%s=random", v->name);
+        all[na++] = names[k];
+        if (v->ndim && v->dims[0].value < 0) {
+            snprintf(keys[k], sizeof keys[k], "%s:0", v->name);
+            dims[nd++] = (dim_arg){keys[k], cfg->batch};
+        }
+    }
+    for (size_t q = 0; q < cfg->n_inputs && na < 64; q++) all[na++] = cfg->inputs[q];
+    feed_args fa = {"bench", all, na, dims, nd, 1};
+    *n_feeds = na;
+    return cli_read_feeds(m, &fa, feeds);
+}
+
+int bench_measure(const bench_config *cfg, bench_result *res)
+{
+    memset(res, 0, sizeof *res);
+    long runs = cfg->duration_s > 0 ? 1000000 : (long)cfg->runs;
+    if (cfg->duration_s > 0 && cfg->runs > 0 && cfg->runs < runs) runs = (long)cfg->runs;
+    if (cfg->concurrency < 1 || cfg->concurrency > 1024 || cfg->batch < 1 || runs < 1)
+        return cli_error("bench", "batch, concurrency and runs must be positive");
+    job j;
+    memset(&j, 0, sizeof j);
+    mdk_tensor *feeds[64] = {0};
+    int rc = 0;
+    double *lat = calloc((size_t)runs, sizeof *lat);
+    if (!lat) return cli_error("bench", "out of memory");
+    double t_load = now_s();
+    mdk_status st = bench_is_pipeline(cfg->path) ? mdk_pipeline_open(cfg->path, &cfg->opts, &j.pipe)
+                                                 : mdk_model_open(cfg->path, &cfg->opts, &j.model);
+    if (st != MDK_OK) {
+        free(lat);
+        return cli_lib_error("bench", st);
+    }
+    if (j.pipe) j.model = mdk_pipeline_model(j.pipe);
+    if (cfg->image) {
+        j.images = calloc((size_t)cfg->batch, sizeof *j.images);
+        j.n_images = j.images ? (size_t)cfg->batch : 0;
+        if (!j.images) rc = cli_error("bench", "out of memory");
+        for (size_t k = 0; k < j.n_images && st == MDK_OK; k++) st = mdk_image_read(cfg->image, NULL, &j.images[k]);
+        if (st != MDK_OK) rc = cli_lib_error("bench", st);
+    } else {
+        rc = make_feeds(cfg, j.model, feeds, &j.n_feeds);
+        j.feeds = feeds;
+    }
+    j.lat = lat;
+    if (!rc && !run_once(&j)) rc = cli_error("bench", "%s", j.error);
+    res->load_ms = (now_s() - t_load) * 1000;
+    for (long k = 0; !rc && k < cfg->warmup; k++)
+        if (!run_once(&j)) rc = cli_error("bench", "%s", j.error);
+    if (!rc) {
+        j.runs = runs;
+        j.progress = cfg->progress;
+        atomic_store(&j.next, 0);
+        pthread_t th[1024];
+        double cpu0 = cpu_s(), t0 = now_s();
+        j.deadline = cfg->duration_s > 0 ? t0 + cfg->duration_s : 0;
+        for (long long k = 0; k < cfg->concurrency; k++) pthread_create(&th[k], NULL, worker, &j);
+        for (long long k = 0; k < cfg->concurrency; k++) pthread_join(th[k], NULL);
+        double wall = now_s() - t0, cpu_used = cpu_s() - cpu0;
+        if (cfg->progress) fprintf(stderr, "\r%60s\r", "");
+        long done = atomic_load(&j.next);
+        if (done > j.runs) done = j.runs;
+        if (atomic_load(&j.failed)) {
+            rc = cli_error("bench", "%s", j.error);
+        } else if (done < 1) {
+            rc = cli_error("bench", "no request finished within the duration");
+        } else {
+            qsort(lat, (size_t)done, sizeof *lat, cmp_double);
+            double sum = 0;
+            for (long k = 0; k < done; k++) sum += lat[k];
+            long cores = sysconf(_SC_NPROCESSORS_ONLN);
+            res->requests = done;
+            res->min_ms = lat[0] * 1000;
+            res->mean_ms = sum / (double)done * 1000;
+            res->p50_ms = pct(lat, (size_t)done, 50) * 1000;
+            res->p90_ms = pct(lat, (size_t)done, 90) * 1000;
+            res->p99_ms = pct(lat, (size_t)done, 99) * 1000;
+            res->p999_ms = pct(lat, (size_t)done, 99.9) * 1000;
+            res->max_ms = lat[done - 1] * 1000;
+            res->throughput = (double)done * (double)cfg->batch / wall;
+            res->peak_rss_mb = peak_rss_mb();
+            res->cpu_percent = 100 * cpu_used / wall / (double)(cores > 0 ? cores : 1);
+        }
+    }
+    for (size_t k = 0; k < 64; k++) mdk_tensor_free(feeds[k]);
+    for (size_t k = 0; k < j.n_images; k++) mdk_image_free(j.images[k]);
+    free(j.images);
+    if (j.pipe) mdk_pipeline_close(j.pipe);
+    else mdk_model_close(j.model);
+    free(lat);
+    return rc;
+}
