@@ -54,7 +54,7 @@ typedef struct job {
 static int run_once(job *j)
 {
     mdk_status st;
-    if (j->pipe) {
+    if (j->pipe && j->n_images) { /* the whole pipeline; without images the model alone */
         char *json = NULL;
         st = mdk_pipeline_run(j->pipe, j->images, j->n_images, NULL, NULL, 0, &json, NULL, NULL);
         free(json);
