@@ -7,7 +7,8 @@ PKGS=(
   build-essential cmake pkg-config git ca-certificates curl locales zstd
   clang llvm libclang-rt-14-dev
   libprotobuf-c-dev protobuf-c-compiler libonnx-dev libonnx-testdata
-  libarchive-dev libcjson-dev libcmocka-dev libyaml-dev libturbojpeg0-dev libspng-dev libsodium-dev
+  libarchive-dev libcjson-dev libcmocka-dev libyaml-dev libturbojpeg0-dev libspng-dev libsodium-dev libmicrohttpd-dev
+  wrk chromium openssl
   python3-numpy python3-onnx python3-torch python3-torchvision
   python3-opencv python3-skimage python3-requests python3-pip python3-setuptools
 )

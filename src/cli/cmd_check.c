@@ -194,7 +194,7 @@ static void probe_batch(check_ctx *c, outcome *o)
         return;
     }
     double worst = 0;
-    const char *worst_name = "";
+    char worst_name[256] = "";
     int differs = 0;
     for (int item = 0; item < N_BATCH && !o->code[0]; item++) {
         mdk_tensor *single[64] = {0}, **sout = NULL;
@@ -225,7 +225,10 @@ static void probe_batch(check_ctx *c, outcome *o)
                 double a = mdk_tensor_get_f64(bout[k], per * (size_t)item + e), b = mdk_tensor_get_f64(sout[k], e);
                 double err = fabs(a - b);
                 if (isnan(a) && isnan(b)) continue;
-                if (err > worst) worst = err, worst_name = mdk_tensor_name(sout[k]);
+                if (err > worst) {
+                    worst = err;
+                    snprintf(worst_name, sizeof worst_name, "%s", mdk_tensor_name(sout[k]));
+                }
                 if (!(err <= c->atol + c->rtol * fabs(b))) differs = 1;
             }
         }
