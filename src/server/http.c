@@ -577,7 +577,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
         return;
     }
     log_request(q, c);
-    srv_metrics_request(q->model[0] ? q->model : "", q->v ? q->v->version : "", g_endpoint[q->r], q->status);
+    srv_metrics_request(q->v ? q->v->name : "", q->v ? q->v->version : "", g_endpoint[q->r], q->status);
     if (q->v && q->job) srv_hist_add(&q->v->metrics->total, now_s() - q->t0);
     if (q->admitted) {
         atomic_fetch_sub(&g_inflight, 1);
