@@ -69,6 +69,13 @@ static double now_s(void)
 
 /* ---- responses ---- */
 
+/* Metrics are counted as the response is queued, so that a client reading /metrics next sees its request. */
+static void count(req *q)
+{
+    srv_metrics_request(q->v ? q->v->name : "", q->v ? q->v->version : "", g_endpoint[q->r], q->status);
+    if (q->v && q->job) srv_hist_add(&q->v->metrics->total, now_s() - q->t0);
+}
+
 static enum MHD_Result send_buf(req *q, int status, const char *type, char *data, size_t len, const char *extra_name,
                                 const char *extra_value)
 {
@@ -82,6 +89,7 @@ static enum MHD_Result send_buf(req *q, int status, const char *type, char *data
     if (status == 401) MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
     q->status = status;
     q->sent = len;
+    count(q);
     enum MHD_Result rc = MHD_queue_response(q->conn, (unsigned)status, resp);
     MHD_destroy_response(resp);
     return rc;
@@ -116,6 +124,7 @@ static enum MHD_Result send_static(req *q, const char *type, const char *data, s
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "max-age=3600");
     q->status = 200;
     q->sent = len;
+    count(q);
     enum MHD_Result rc = MHD_queue_response(q->conn, 200, resp);
     MHD_destroy_response(resp);
     return rc;
@@ -577,8 +586,6 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
         return;
     }
     log_request(q, c);
-    srv_metrics_request(q->v ? q->v->name : "", q->v ? q->v->version : "", g_endpoint[q->r], q->status);
-    if (q->v && q->job) srv_hist_add(&q->v->metrics->total, now_s() - q->t0);
     if (q->admitted) {
         atomic_fetch_sub(&g_inflight, 1);
         srv_metrics_inflight(-1);
