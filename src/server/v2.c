@@ -234,6 +234,18 @@ int srv_v2_parse(const char *body, size_t len, size_t json_len, srv_v2_request *
             else shape[ndim++] = (int64_t)e->valuedouble;
         }
         if (rc) break;
+        /* no tensor larger than the request could fill: at least one byte per JSON element, the exact size
+         * (or 4 bytes per BYTES element) in binary */
+        const cJSON *bsize = cJSON_GetObjectItemCaseSensitive(ip, "binary_data_size");
+        uint64_t count = 1;
+        for (size_t d = 0; d < ndim; d++)
+            count = count && (uint64_t)shape[d] > UINT64_MAX / count ? UINT64_MAX : count * (uint64_t)shape[d];
+        uint64_t per = dtype == MDK_DTYPE_STRING ? 4 : mdk_dtype_size(dtype), room = bsize ? len - bin_off : json_len;
+        if (count > room || (bsize && count * per > room)) {
+            rc = fail(err, errsize, "input '%s': shape of %llu elements is larger than the request holds", nm->valuestring,
+                      (unsigned long long)count);
+            break;
+        }
         mdk_tensor *t = NULL;
         if (mdk_tensor_new(dtype, ndim, shape, &t) != MDK_OK || mdk_tensor_set_name(t, nm->valuestring) != MDK_OK) {
             mdk_tensor_free(t);
@@ -241,7 +253,6 @@ int srv_v2_parse(const char *body, size_t len, size_t json_len, srv_v2_request *
             break;
         }
         req->inputs[req->n_inputs++] = t;
-        const cJSON *bsize = cJSON_GetObjectItemCaseSensitive(ip, "binary_data_size");
         if (bsize) {
             if (!cJSON_IsNumber(bsize) || bsize->valuedouble < 0 || bsize->valuedouble > (double)(len - bin_off)) {
                 rc = fail(err, errsize, "input '%s': binary_data_size must be a byte count within the %zu bytes after the JSON",

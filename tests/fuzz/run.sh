@@ -17,7 +17,7 @@ rm -rf "$corpus" && mkdir -p "$corpus" "$build/crashes"
 MDK_BIN="${MDK_BUILD_DIR:-$MDK_ROOT/build}/mdk" /usr/bin/python3 "$MDK_ROOT/tests/fuzz/seeds.py" "$corpus"
 
 status=0
-for target in fuzz_npy fuzz_pb fuzz_json fuzz_npz fuzz_sequence fuzz_optional fuzz_graph fuzz_image fuzz_spec fuzz_bundle; do
+for target in fuzz_npy fuzz_pb fuzz_json fuzz_npz fuzz_sequence fuzz_optional fuzz_graph fuzz_image fuzz_spec fuzz_bundle fuzz_v2; do
     mkdir -p "$corpus/$target"
     if "$build/tests/fuzz/$target" "$corpus/$target" -max_total_time="$seconds" -max_len=65536 -rss_limit_mb=2048 \
         -artifact_prefix="$build/crashes/$target-" -print_final_stats=0 >"$build/$target.log" 2>&1; then

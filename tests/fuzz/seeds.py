@@ -96,3 +96,20 @@ if mdk:
                        stdout=subprocess.DEVNULL)
         with open(os.path.join(tmp, "relu-1.0.0.mdk"), "rb") as f:
             put("fuzz_bundle", "relu.mdk", f.read())
+
+# Open Inference Protocol v2 requests: two bytes of JSON length (0xffff: all JSON), then the body
+import json as _json
+import struct as _struct
+for i, req in enumerate([
+    {"id": "a", "inputs": [{"name": "x", "shape": [2, 2], "datatype": "FP32", "data": [[1, 2], [3, 4]]}],
+     "outputs": [{"name": "y", "parameters": {"binary_data": True}}]},
+    {"inputs": [{"name": "s", "shape": [2], "datatype": "BYTES", "data": ["ab", ""]},
+                {"name": "b", "shape": [1], "datatype": "BOOL", "data": [True]},
+                {"name": "h", "shape": [1], "datatype": "FP16", "data": ["NaN"]}]},
+    {"inputs": [{"name": "i", "shape": [3], "datatype": "INT64", "data": [-1, 0, 9007199254740992]}],
+     "parameters": {"binary_data_output": True}},
+]):
+    put("fuzz_v2", f"json{i}", b"\xff\xff" + _json.dumps(req).encode())
+head = _json.dumps({"inputs": [{"name": "x", "shape": [2], "datatype": "INT32", "parameters": {"binary_data_size": 8}},
+                               {"name": "s", "shape": [1], "datatype": "BYTES", "parameters": {"binary_data_size": 7}}]}).encode()
+put("fuzz_v2", "binary", _struct.pack(">H", len(head)) + head + _struct.pack("<ii", 7, -7) + _struct.pack("<I", 3) + b"abc")
