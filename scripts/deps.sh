@@ -10,7 +10,7 @@ PKGS=(
   libarchive-dev libcjson-dev libcmocka-dev libyaml-dev libturbojpeg0-dev libspng-dev libsodium-dev libmicrohttpd-dev
   wrk chromium openssl
   python3-numpy python3-onnx python3-torch python3-torchvision
-  python3-opencv python3-skimage python3-requests python3-pip python3-setuptools
+  python3-opencv python3-skimage python3-requests python3-websocket python3-pip python3-setuptools
 )
 # npm fetches ONNX Runtime and the test models; a machine may already have Node.js from elsewhere.
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then PKGS+=(nodejs npm); fi
