@@ -106,14 +106,14 @@ def main():
         shutil.rmtree(tmp)
     print(f"model {a.model}, input {shape}; thread budget {a.threads} (workers x 1 intra-op thread); wrk -t1 "
           f"-c{a.connections} -d{a.seconds}s on the same {os.cpu_count()} cores")
-    print(f"{'':28} {'items/s':>9} {'P50 ms':>8} {'P99 ms':>8} {'errors':>7}")
+    print(f"{'':34} {'items/s':>9} {'P50 ms':>8} {'P99 ms':>8} {'errors':>7}")
     o = results["ort"]
-    print(f"{'bare ONNX Runtime in-process':28} {o['throughput']:9.1f} {o['p50_ms']:8.2f} {o['p99_ms']:8.2f} {'-':>7}")
+    print(f"{'bare ONNX Runtime in-process':34} {o['throughput']:9.1f} {o['p50_ms']:8.2f} {o['p99_ms']:8.2f} {'-':>7}")
     for fmt in ("binary", "json"):
         for who in ("mdk", "node"):
             r = results[f"{who}_{fmt}"]
             label = f"{'mdk serve' if who == 'mdk' else 'Node.js onnxruntime-node'} ({fmt})"
-            print(f"{label:28} {r['throughput']:9.1f} {r['p50_ms']:8.2f} {r['p99_ms']:8.2f} {r['errors']:7d}")
+            print(f"{label:34} {r['throughput']:9.1f} {r['p50_ms']:8.2f} {r['p99_ms']:8.2f} {r['errors']:7d}")
     mb, nb, mj, nj = results["mdk_binary"], results["node_binary"], results["mdk_json"], results["node_json"]
     ratios = {"mdk_binary_over_ort_throughput": mb["throughput"] / o["throughput"],
               "mdk_over_node_throughput_binary": mb["throughput"] / nb["throughput"],

@@ -32,7 +32,7 @@ typedef struct req {
     char model[256], version[128], asset[64];
     int has_version;
     char *body;
-    size_t len, cap;
+    size_t len, cap, alloc;
     int too_large;
     double t0;
     int admitted;
@@ -327,11 +327,11 @@ static enum MHD_Result multipart_part(void *cls, enum MHD_ValueKind kind, const 
     if (!filename && strcmp(key, "file") != 0) return MHD_YES; /* other form fields are ignored */
     if (off == 0 && q->file_len == 0) q->file_fields++;
     if (q->file_fields > 1) return MHD_YES;
-    if (q->file_len + size > q->cap) {
+    if (q->file_len + size > q->len) { /* a part cannot be larger than the body it came in */
         q->bad_part = 1;
         return MHD_NO;
     }
-    if (!q->file && !(q->file = malloc(q->cap ? q->cap : 1))) return MHD_NO;
+    if (!q->file && !(q->file = malloc(q->len + 1))) return MHD_NO;
     memcpy(q->file + q->file_len, data, size);
     q->file_len += size;
     return MHD_YES;
@@ -518,7 +518,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (*upload_size) { /* body chunks: kept up to the cap, or dropped when the request is refused anyway */
         if (!q->status && q->len + *upload_size > q->cap) q->status = 413;
         if (!q->status) {
-            if (!q->body && !(q->body = malloc(q->cap + 1))) return MHD_NO;
+            if (q->len + *upload_size + 1 > q->alloc) { /* the declared length at once, else doubling */
+                const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+                size_t want = q->alloc ? q->alloc * 2 : cl ? (size_t)strtoull(cl, NULL, 10) + 1 : 65536;
+                if (want < q->len + *upload_size + 1) want = q->len + *upload_size + 1;
+                if (want > q->cap + 1) want = q->cap + 1;
+                char *b = realloc(q->body, want);
+                if (!b) return MHD_NO;
+                q->body = b, q->alloc = want;
+            }
             memcpy(q->body + q->len, upload, *upload_size);
             q->len += *upload_size;
         }
