@@ -49,6 +49,21 @@ def wrk(url, body, header_len, seconds, connections, lua):
             "errors": int(errors.group(1)) if errors else 0 + (sum(map(int, sock.groups())) if sock else 0)}
 
 
+def batching(a, name, body, lua):
+    """Where dynamic batching helps: the same load on four server configurations."""
+    t = a.threads
+    configs = [(t, 1, 1), (t, 1, 4), (1, t, 1), (1, t, 8)]
+    print(f"model {a.model}; wrk -t1 -c{a.connections} -d{a.seconds}s, binary v2 requests of one item")
+    print(f"{'workers':>7} {'threads':>7} {'max batch':>9} {'items/s':>9} {'P50 ms':>8} {'P99 ms':>8}")
+    for workers, threads, batch in configs:
+        with Server(a.model, "--poll", "0", "--workers", workers, "--threads", threads, "--max-batch-size", batch,
+                    "--max-queue-delay-us", "2000", "--max-inflight", "4096") as s:
+            path = f"{s.url}/v2/models/{name}/infer"
+            wrk(path, body[0], body[1], 2, a.connections, lua)
+            r = wrk(path, body[0], body[1], a.seconds, a.connections, lua)
+        print(f"{workers:7d} {threads:7d} {batch:9d} {r['throughput']:9.1f} {r['p50_ms']:8.2f} {r['p99_ms']:8.2f}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default=os.path.join(mdktest.MODELS, "torchvision", "mobilenet_v2.onnx"))
@@ -56,6 +71,8 @@ def main():
     ap.add_argument("--connections", type=int, default=8)
     ap.add_argument("--threads", type=int, default=os.cpu_count(), help="thread budget for inference")
     ap.add_argument("--json", help="write the figures here")
+    ap.add_argument("--batching", action="store_true",
+                    help="instead: mdk serve with and without dynamic batching, at both splits of the thread budget")
     a = ap.parse_args()
     cache = mdktest.CACHE
     node_modules = os.path.join(cache, "node", "node_modules")
@@ -82,6 +99,8 @@ def main():
         with open(lua, "w") as f:
             f.write(LUA)
         name = os.path.splitext(os.path.basename(a.model))[0]
+        if a.batching:
+            return batching(a, name, bodies["binary"], lua)
         results = {}
         # in-process: the thread budget as that many concurrent single-threaded runs
         results["ort"] = json.loads(sh([ort_threads, a.model, "1", str(a.threads), str(a.seconds), *map(str, shape)]))
