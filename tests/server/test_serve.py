@@ -486,6 +486,50 @@ class Serve(mdktest.TestCase):
         self.assertIn("ready", p.stdout)
         self.assertIn('"task": "classification"', p.stdout)
 
+    def test_dockerfile_matches_the_server(self):
+        """No Docker engine runs here: the generated Dockerfile is checked piece by piece instead. Its Debian
+        packages (with their dependencies) provide every shared library mdk and libmdk load, and its
+        ENTRYPOINT serves the bundle from the /models/NAME/VERSION/ layout it copies it into."""
+        import re
+        b = os.path.join(self.repo, "mobilenet_v2", "1.0.0")
+        with open(os.path.join(b, "deploy", "Dockerfile")) as f:
+            docker = f.read()
+        listed = re.search(r"apt-get install -y --no-install-recommends \\\n\s+([^\\]+)\\", docker).group(1).split()
+        deps = subprocess.run(["apt-cache", "depends", "--recurse", "--no-recommends", "--no-suggests", "--no-conflicts",
+                               "--no-breaks", "--no-replaces", "--no-enhances", *listed], capture_output=True, text=True).stdout
+        closure = {line.strip() for line in deps.splitlines() if line and not line.startswith(" ")}
+        missing = []
+        for binary in (mdktest.MDK, os.path.join(os.path.dirname(mdktest.MDK), "libmdk.so")):
+            for line in subprocess.run(["ldd", binary], capture_output=True, text=True).stdout.splitlines():
+                m = re.search(r"=> (/\S+)", line)
+                if not m or "onnxruntime" in m.group(1) or "libmdk" in m.group(1) or "libasan" in m.group(1) \
+                        or "libubsan" in m.group(1):
+                    continue  # installed from the mdk/ folder the Dockerfile copies, or sanitizer builds
+                pkg = ""
+                for path in (m.group(1), os.path.realpath(m.group(1))):
+                    pkg = pkg or subprocess.run(["dpkg", "-S", path], capture_output=True, text=True).stdout.split(":")[0]
+                prio = subprocess.run(["dpkg-query", "-W", "-f=${Priority}", pkg], capture_output=True, text=True).stdout
+                if pkg not in closure and prio != "required":
+                    missing.append(f"{m.group(1)} ({pkg})")
+        self.assertEqual(missing, [])
+        entry = json.loads(re.search(r"^ENTRYPOINT (\[.*\])$", docker, re.M).group(1))
+        self.assertEqual(entry[:2], ["mdk", "serve"])
+        args = [a if a != "8080" else "0" for a in entry[2:]]
+        models = os.path.join(self.tmp, "models")
+        shutil.copytree(self.repo, models)
+        args[args.index("/models")] = models
+        self.assertIn("0.0.0.0", args)  # reachable from outside the container
+        p = subprocess.Popen([mdktest.MDK, "serve", *args[:-1], "--poll", "0", args[-1]], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+        try:
+            port = int(p.stdout.readline())
+            self.assertEqual(requests.get(f"http://127.0.0.1:{port}/v2/health/ready", timeout=30).status_code, 200)
+        finally:
+            p.terminate()
+            self.assertEqual(p.wait(timeout=60), 0)
+            p.stdout.close()
+            p.stderr.close()
+
     def test_bad_startup(self):
         self.assertFails(["serve"], ["missing REPOSITORY"], code=2)
         self.assertFails(["serve", self.repo, "--port", "70000"], ["--port"], code=2)
