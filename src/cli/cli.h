@@ -27,6 +27,8 @@ int cli_is_help(const char *arg);
 /* For an argument no option of the verb matched: the first non-option becomes *model; an unknown option or
  * a second positional is a usage error. Returns 0, or the exit code to return. */
 int cli_positional(const char *verb, const char *arg, const char **model);
+/* A comma-separated list of integers in [lo, hi] ("1,8,32") into v[0..*n), at most `max`. 0 or -1. */
+int cli_parse_list(const char *s, long long lo, long long hi, long long *v, size_t *n, size_t max);
 /* Creates a directory and its parents (mode 0755). */
 int cli_mkdirs(const char *path);
 
@@ -35,6 +37,11 @@ typedef struct dim_arg {
     const char *name;
     long long value;
 } dim_arg;
+
+/* --dim DIM=VALUE (the option's value `v`, cli_opt_value's result `r`) appended to dims[*n] (at most `max`),
+ * the name copied; free them with cli_dims_free. Returns 0 or the usage error's exit code. */
+int cli_parse_dim(const char *verb, int r, const char *v, dim_arg *dims, size_t *n, size_t max);
+void cli_dims_free(dim_arg *dims, size_t n);
 
 /* What --input NAME=FILE|random, --dim and --seed ask for. */
 typedef struct feed_args {

@@ -1,4 +1,5 @@
 /* cli_feeds.c: the model inputs the verbs build from --input NAME=FILE|random, --dim and --seed. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
@@ -79,3 +80,21 @@ int cli_read_feeds(const mdk_model *m, const feed_args *a, mdk_tensor **feeds)
     return 0;
 }
 
+
+int cli_parse_dim(const char *verb, int r, const char *v, dim_arg *dims, size_t *n, size_t max)
+{
+    const char *eq = r > 0 ? strrchr(v, '=') : NULL;
+    long long val;
+    if (!eq || eq == v || cli_parse_i64(eq + 1, 0, INT64_MAX, &val) != 0)
+        return cli_usage_error(verb, "--dim needs DIM=VALUE with VALUE >= 0, got '%s'", r > 0 ? v : "");
+    if (*n == max) return cli_usage_error(verb, "too many --dim options");
+    char *name = strndup(v, (size_t)(eq - v));
+    if (!name) return cli_error(verb, "out of memory");
+    dims[(*n)++] = (dim_arg){name, val};
+    return 0;
+}
+
+void cli_dims_free(dim_arg *dims, size_t n)
+{
+    for (size_t i = 0; i < n; i++) free((char *)dims[i].name);
+}

@@ -102,3 +102,16 @@ int cli_mkdirs(const char *path)
     struct stat sb;
     return stat(buf, &sb) == 0 && S_ISDIR(sb.st_mode) ? 0 : -1;
 }
+
+int cli_parse_list(const char *s, long long lo, long long hi, long long *v, size_t *n, size_t max)
+{
+    char buf[256];
+    if (strlen(s) >= sizeof buf) return -1;
+    snprintf(buf, sizeof buf, "%s", s);
+    *n = 0;
+    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        if (*n == max || cli_parse_i64(tok, lo, hi, &v[*n]) != 0) return -1;
+        (*n)++;
+    }
+    return *n ? 0 : -1;
+}

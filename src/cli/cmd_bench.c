@@ -17,17 +17,6 @@ typedef struct list {
     size_t n;
 } list;
 
-static int parse_list(const char *s, long long lo, long long hi, list *out)
-{
-    char buf[256];
-    snprintf(buf, sizeof buf, "%s", s);
-    out->n = 0;
-    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        if (out->n == MAX_LIST || cli_parse_i64(tok, lo, hi, &out->v[out->n]) != 0) return -1;
-        out->n++;
-    }
-    return out->n ? 0 : -1;
-}
 
 /* ---- SVG ---- */
 
@@ -155,11 +144,11 @@ int cmd_bench(int argc, char **argv)
             return 0;
         }
         if ((r = cli_opt_value(argc, argv, &i, "--batch", &v))) {
-            if (r < 0 || parse_list(v, 1, 65536, &batches)) return cli_usage_error("bench", "--batch needs sizes like 1,8,32");
+            if (r < 0 || cli_parse_list(v, 1, 65536, batches.v, &batches.n, MAX_LIST)) return cli_usage_error("bench", "--batch needs sizes like 1,8,32");
         } else if ((r = cli_opt_value(argc, argv, &i, "--threads", &v))) {
-            if (r < 0 || parse_list(v, 1, 1024, &threads)) return cli_usage_error("bench", "--threads needs counts like 1,2,4");
+            if (r < 0 || cli_parse_list(v, 1, 1024, threads.v, &threads.n, MAX_LIST)) return cli_usage_error("bench", "--threads needs counts like 1,2,4");
         } else if ((r = cli_opt_value(argc, argv, &i, "--concurrency", &v))) {
-            if (r < 0 || parse_list(v, 1, 1024, &conc)) return cli_usage_error("bench", "--concurrency needs counts like 1,4");
+            if (r < 0 || cli_parse_list(v, 1, 1024, conc.v, &conc.n, MAX_LIST)) return cli_usage_error("bench", "--concurrency needs counts like 1,4");
         } else if ((r = cli_opt_value(argc, argv, &i, "--runs", &v))) {
             if (r < 0 || cli_parse_i64(v, 1, MAX_RUNS, &runs)) return cli_usage_error("bench", "--runs needs 1 to %d", MAX_RUNS);
         } else if ((r = cli_opt_value(argc, argv, &i, "--duration", &v))) {
@@ -171,11 +160,7 @@ int cmd_bench(int argc, char **argv)
             if (r < 0 || n_inputs == 64) return cli_usage_error("bench", "--input needs NAME=FILE|random");
             inputs[n_inputs++] = v;
         } else if ((r = cli_opt_value(argc, argv, &i, "--dim", &v))) {
-            const char *eq = r > 0 ? strrchr(v, '=') : NULL;
-            long long val;
-            if (!eq || eq == v || n_dims == 63 || cli_parse_i64(eq + 1, 0, INT64_MAX, &val))
-                return cli_usage_error("bench", "--dim needs DIM=VALUE");
-            dims[n_dims++] = (dim_arg){strndup(v, (size_t)(eq - v)), val};
+            if ((r = cli_parse_dim("bench", r, v, dims, &n_dims, 63)) != 0) return r;
         } else if ((r = cli_opt_value(argc, argv, &i, "--image", &v))) {
             if (r < 0) return cli_usage_error("bench", "--image needs a file");
             image = v;
@@ -247,7 +232,7 @@ int cmd_bench(int argc, char **argv)
                        r.p999_ms, r.max_ms, r.throughput, r.load_ms, r.peak_rss_mb, r.cpu_percent);
                 fflush(stdout);
             }
-    for (size_t k = 0; k < n_dims; k++) free((char *)dims[k].name);
+    cli_dims_free(dims, n_dims);
     if (!rc) { /* the Markdown table, also what mdk pack --bench embeds */
         char md[65536];
         size_t used = (size_t)snprintf(md, sizeof md, "Measured with `mdk bench` (mdk %s, ONNX Runtime %s) on %s, %ld logical "

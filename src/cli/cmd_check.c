@@ -644,11 +644,7 @@ int cmd_check(int argc, char **argv)
         } else if ((r = cli_opt_value(argc, argv, &i, "--atol", &v))) {
             if (r < 0 || cli_parse_f64(v, &c.atol) || !(c.atol >= 0)) return cli_usage_error("check", "--atol needs a number >= 0");
         } else if ((r = cli_opt_value(argc, argv, &i, "--dim", &v))) {
-            const char *eq = r > 0 ? strchr(v, '=') : NULL;
-            if (!eq || eq == v || n_dims == 32 || cli_parse_i64(eq + 1, 0, 1 << 30, &n))
-                return cli_usage_error("check", "--dim needs DIM=VALUE with VALUE from 0 to 2^30");
-            char *name = strndup(v, (size_t)(eq - v));
-            dims[n_dims++] = (dim_arg){name, n};
+            if ((r = cli_parse_dim("check", r, v, dims, &n_dims, 32)) != 0) return r;
         } else if ((r = cli_positional("check", argv[i], &c.path)) != 0) {
             return r;
         }
@@ -727,6 +723,6 @@ int cmd_check(int argc, char **argv)
         printf("%zu probes: %zu passed, %d warnings, %d failed\n", n, n - (size_t)failed - (size_t)warned, warned, failed);
     }
     free(cargv);
-    for (size_t d = 0; d < n_dims; d++) free((char *)dims[d].name);
+    cli_dims_free(dims, n_dims);
     return failed ? CLI_EXIT_FAIL : 0;
 }

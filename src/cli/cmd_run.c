@@ -186,14 +186,7 @@ int cmd_run(int argc, char **argv)
             if (r < 0 || cli_parse_i64(v, 1, INT64_MAX, &max_pixels) != 0)
                 return cli_usage_error("run", "--max-pixels needs a number >= 1");
         } else if ((r = cli_opt_value(argc, argv, &i, "--dim", &v))) {
-            const char *eq = r > 0 ? strrchr(v, '=') : NULL;
-            long long val;
-            if (!eq || eq == v || cli_parse_i64(eq + 1, 0, INT64_MAX, &val) != 0)
-                return cli_usage_error("run", "--dim needs DIM=VALUE with VALUE >= 0, got '%s'", r > 0 ? v : "");
-            if (n_dims == MAX_ARGS) return cli_usage_error("run", "too many --dim options");
-            char *name = strndup(v, (size_t)(eq - v));
-            if (!name) return cli_error("run", "out of memory");
-            dims[n_dims++] = (dim_arg){name, val};
+            if ((r = cli_parse_dim("run", r, v, dims, &n_dims, MAX_ARGS)) != 0) return r;
         } else if ((r = cli_opt_value(argc, argv, &i, "--output-dir", &v))) {
             if (r < 0) return cli_usage_error("run", "--output-dir needs a directory");
             out_dir = v;
@@ -258,7 +251,7 @@ int cmd_run(int argc, char **argv)
 done:
     mdk_tensors_free(outs, n_outs);
     for (size_t i = 0; i < n_inputs; i++) mdk_tensor_free(feeds[i]);
-    for (size_t i = 0; i < n_dims; i++) free((char *)dims[i].name);
+    cli_dims_free(dims, n_dims);
     mdk_model_close(m);
     return rc;
 }

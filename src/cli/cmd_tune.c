@@ -258,15 +258,6 @@ static void print_trial(const char *tag, const trial *x)
            x->over_p99 ? "  (P99 over the limit)" : "");
 }
 
-static int parse_list(const char *s, long long hi, long long *v, size_t *n)
-{
-    char buf[256];
-    snprintf(buf, sizeof buf, "%s", s);
-    *n = 0;
-    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
-        if (*n == 16 || cli_parse_i64(tok, 1, hi, &v[(*n)++]) != 0) return -1;
-    return *n ? 0 : -1;
-}
 
 static void help(void)
 {
@@ -320,18 +311,14 @@ int cmd_tune(int argc, char **argv)
         } else if ((r = cli_opt_value(argc, argv, &i, "--max-threads", &v))) {
             if (r < 0 || cli_parse_i64(v, 1, 1024, &max_threads)) return cli_usage_error("tune", "--max-threads needs 1 to 1024");
         } else if ((r = cli_opt_value(argc, argv, &i, "--batch", &v))) {
-            if (r < 0 || parse_list(v, 65536, batches, &n_batches)) return cli_usage_error("tune", "--batch needs sizes like 1,8,32");
+            if (r < 0 || cli_parse_list(v, 1, 65536, batches, &n_batches, 16)) return cli_usage_error("tune", "--batch needs sizes like 1,8,32");
         } else if ((r = cli_opt_value(argc, argv, &i, "--concurrency", &v))) {
-            if (r < 0 || parse_list(v, 1024, concs, &n_concs)) return cli_usage_error("tune", "--concurrency needs counts like 1,4");
+            if (r < 0 || cli_parse_list(v, 1, 1024, concs, &n_concs, 16)) return cli_usage_error("tune", "--concurrency needs counts like 1,4");
         } else if ((r = cli_opt_value(argc, argv, &i, "--input", &v))) {
             if (r < 0 || n_inputs == 64) return cli_usage_error("tune", "--input needs NAME=FILE|random");
             inputs[n_inputs++] = v;
         } else if ((r = cli_opt_value(argc, argv, &i, "--dim", &v))) {
-            const char *eq = r > 0 ? strrchr(v, '=') : NULL;
-            long long val;
-            if (!eq || eq == v || n_dims == 63 || cli_parse_i64(eq + 1, 0, INT64_MAX, &val))
-                return cli_usage_error("tune", "--dim needs DIM=VALUE");
-            dims[n_dims++] = (dim_arg){strndup(v, (size_t)(eq - v)), val};
+            if ((r = cli_parse_dim("tune", r, v, dims, &n_dims, 63)) != 0) return r;
         } else if ((r = cli_opt_value(argc, argv, &i, "--image", &v))) {
             if (r < 0) return cli_usage_error("tune", "--image needs a file");
             t.base.image = v;
@@ -412,6 +399,6 @@ int cmd_tune(int argc, char **argv)
         if (!rc && spec_path && (rc = write_spec(spec_path, w)) == 0)
             printf("wrote the best configuration into %s (runtime:)\n", spec_path);
     }
-    for (size_t k = 0; k < n_dims; k++) free((char *)dims[k].name);
+    cli_dims_free(dims, n_dims);
     return rc;
 }

@@ -45,6 +45,23 @@ class Server:
         self.stop()
 
 
+def pack_classifier(work, spec, out):
+    """Packs torchvision's mobilenet_v2 with `spec` (an mdk.yaml naming model.onnx and cat.jpg) into `out`;
+    returns the source folder, which holds the photo."""
+    import cv2
+    from skimage import data as skdata
+    src = os.path.join(work, "src")
+    os.makedirs(src)
+    os.symlink(os.path.join(mdktest.MODELS, "torchvision", "mobilenet_v2.onnx"), os.path.join(src, "model.onnx"))
+    cv2.imwrite(os.path.join(src, "cat.jpg"), cv2.cvtColor(skdata.chelsea(), cv2.COLOR_RGB2BGR))
+    with open(os.path.join(src, "mdk.yaml"), "w") as f:
+        f.write(spec)
+    rc, _, err = mdktest.run("pack", os.path.join(src, "mdk.yaml"), "-o", out)
+    if rc != 0:
+        raise AssertionError(f"mdk pack: {err}")
+    return src
+
+
 def wait_for(predicate, timeout=30, step=0.05):
     end = time.time() + timeout
     while time.time() < end:

@@ -13,16 +13,12 @@ import time
 import unittest
 import urllib.request
 
-import cv2
 import websocket
-from skimage import data as skdata
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "pylib"))
 import mdktest  # noqa: E402
-from mdkserver import Server  # noqa: E402
-from mdktest import run  # noqa: E402
+from mdkserver import Server, pack_classifier  # noqa: E402
 
-TV = os.path.join(mdktest.MODELS, "torchvision")
 CHROMIUM = shutil.which("chromium")
 SPEC = """name: mobilenet_v2
 version: 2.0.0
@@ -97,14 +93,7 @@ class Browser:
 @unittest.skipUnless(CHROMIUM, "chromium not installed")
 class DocsInBrowser(mdktest.TestCase):
     def test_swagger_ui_renders_and_tries_requests(self):
-        src = self.path("src")
-        os.makedirs(src)
-        os.symlink(os.path.join(TV, "mobilenet_v2.onnx"), os.path.join(src, "model.onnx"))
-        cv2.imwrite(os.path.join(src, "cat.jpg"), cv2.cvtColor(skdata.chelsea(), cv2.COLOR_RGB2BGR))
-        with open(os.path.join(src, "mdk.yaml"), "w") as f:
-            f.write(SPEC)
-        rc, out, err = run("pack", os.path.join(src, "mdk.yaml"), "-o", self.path("out"))
-        self.assertEqual(rc, 0, err)
+        src = pack_classifier(self.tmp, SPEC, self.path("out"))
         with Server(self.path("out"), "--poll", "0", "--access-log", self.path("access.log")) as s, \
                 tempfile.TemporaryDirectory(prefix="mdk-chromium-", ignore_cleanup_errors=True) as profile:
             b = Browser(profile)

@@ -7,16 +7,12 @@ import subprocess
 import sys
 import unittest
 
-import cv2
 import numpy as np
-from skimage import data as skdata
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "pylib"))
 import mdktest  # noqa: E402
-from mdkserver import Server  # noqa: E402
-from mdktest import run  # noqa: E402
+from mdkserver import Server, pack_classifier  # noqa: E402
 
-TV = os.path.join(mdktest.MODELS, "torchvision")
 LUA = """local f = io.open(os.getenv("MDK_BODY"), "rb")
 wrk.body = f:read("*a")
 f:close()
@@ -56,14 +52,7 @@ class Load(mdktest.TestCase):
         return requests
 
     def test_sustained_load_without_errors(self):
-        src = self.path("src")
-        os.makedirs(src)
-        os.symlink(os.path.join(TV, "mobilenet_v2.onnx"), os.path.join(src, "model.onnx"))
-        cv2.imwrite(os.path.join(src, "cat.jpg"), cv2.cvtColor(skdata.chelsea(), cv2.COLOR_RGB2BGR))
-        with open(os.path.join(src, "mdk.yaml"), "w") as f:
-            f.write(SPEC)
-        rc, out, err = run("pack", os.path.join(src, "mdk.yaml"), "-o", self.path("repo"))
-        self.assertEqual(rc, 0, err)
+        src = pack_classifier(self.tmp, SPEC, self.path("repo"))
         x = np.random.default_rng(0).random((1, 3, 224, 224), dtype=np.float32)
         head = json.dumps({"inputs": [{"name": "input", "shape": [1, 3, 224, 224], "datatype": "FP32",
                                        "parameters": {"binary_data_size": x.nbytes}}],
