@@ -53,7 +53,8 @@ class Browser:
             raise RuntimeError("chromium did not start its DevTools endpoint")
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=30) as r:
             page = [t for t in json.load(r) if t["type"] == "page"][0]
-        self.ws = websocket.create_connection(page["webSocketDebuggerUrl"], timeout=60)
+        # no Origin header: Chromium refuses DevTools connections from web origins it was not told to allow
+        self.ws = websocket.create_connection(page["webSocketDebuggerUrl"], timeout=60, suppress_origin=True)
         self.next_id = 0
         self.events = []
 
