@@ -161,7 +161,9 @@ class Serve(mdktest.TestCase):
             else:  # JSON numbers are exact up to 2^53; the binary round trip below covers the full range
                 info = np.iinfo(dt)
                 data[k] = np.array([[max(info.min, -2**53), min(info.max, 2**53), 0], [1, 2, 3]], dtype=dt)
-        with Server(path, "--poll", "0") as s:
+        with Server(path, self.repo, "--poll", "0") as s:  # a bare model and a repository side by side
+            idx = requests.post(s.url + "/v2/repository/index", timeout=30).json()
+            self.assertEqual(sorted((e["name"], e["version"]) for e in idx), [("identities", "1"), ("mobilenet_v2", "1.0.0")])
             inputs = []
             for k, a in data.items():
                 flat = a.ravel().tolist()
@@ -295,7 +297,7 @@ class Serve(mdktest.TestCase):
         repo = os.path.join(self.tmp, "repo")
         os.makedirs(os.path.join(repo, "mobilenet_v2"))
         shutil.copytree(os.path.join(self.root, "packed", "mobilenet_v2-1.0.0"), os.path.join(repo, "mobilenet_v2", "1.0.0"))
-        with Server(repo, "--poll", "0.2") as s:
+        with Server(repo, "--poll", "0.2", "--verify") as s:  # each version's test cases pass before it serves
             meta = lambda: requests.get(s.url + "/v2/models/mobilenet_v2", timeout=30).json()  # noqa: E731
             self.assertEqual(meta()["versions"], ["1.0.0"])
             shutil.copytree(os.path.join(self.root, "packed", "mobilenet_v2-1.1.0"), os.path.join(repo, "mobilenet_v2", ".1.1.0"))
