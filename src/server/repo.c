@@ -24,6 +24,8 @@ typedef struct model {
     srv_version *versions[MAX_VERSIONS]; /* sorted, oldest first */
     size_t n;
     int unloaded;                         /* by request: the scan leaves it alone until loaded again */
+    char **unloaded_sources;              /* where its versions came from, for folders named by the bundle */
+    size_t n_unloaded_sources;
 } model;
 
 typedef struct found {
@@ -243,6 +245,28 @@ static time_t mtime_of(const char *path)
     return 0;
 }
 
+static void forget_unloaded(model *m)
+{
+    for (size_t i = 0; i < m->n_unloaded_sources; i++) free(m->unloaded_sources[i]);
+    free(m->unloaded_sources);
+    m->unloaded_sources = NULL;
+    m->n_unloaded_sources = 0;
+}
+
+/* Whether the scan must leave `f` alone: its model was unloaded by request (known by the folder name, or for
+ * bundles found directly, by the source the unloaded versions came from). */
+static int unloaded_source(const found *f)
+{
+    for (size_t k = 0; k < g_n_models; k++) {
+        const model *m = &g_models[k];
+        if (!m->unloaded) continue;
+        if (!strcmp(m->name, f->name)) return 1;
+        for (size_t i = 0; i < m->n_unloaded_sources; i++)
+            if (!strcmp(m->unloaded_sources[i], f->path)) return 1;
+    }
+    return 0;
+}
+
 static model *find_model(const char *name)
 {
     for (size_t i = 0; i < g_n_models; i++)
@@ -262,6 +286,7 @@ static srv_version *publish(srv_version *v)
         return v; /* no room: dropped */
     }
     m->unloaded = 0;
+    forget_unloaded(m);
     size_t i = 0;
     while (i < m->n && version_cmp(m->versions[i]->version, v->version) < 0) i++;
     if (i < m->n && version_cmp(m->versions[i]->version, v->version) == 0) {
@@ -301,8 +326,8 @@ static int scan(const char *name, int explicit, char *err, size_t errsize)
         int have = 0, skip = 0;
         time_t mt = mtime_of(f->path);
         pthread_rwlock_rdlock(&g_lock);
+        skip = !explicit && unloaded_source(f);
         for (size_t k = 0; k < g_n_models && !have; k++) {
-            if (g_models[k].unloaded && !explicit && (!strcmp(g_models[k].name, f->name))) skip = 1;
             for (size_t j = 0; j < g_models[k].n; j++)
                 if (strcmp(g_models[k].versions[j]->source, f->path) == 0) have = 1;
         }
@@ -404,6 +429,7 @@ void srv_repo_stop(void)
     pthread_rwlock_wrlock(&g_lock);
     for (size_t k = 0; k < g_n_models; k++) {
         for (size_t j = 0; j < g_models[k].n; j++) srv_version_release(g_models[k].versions[j]);
+        forget_unloaded(&g_models[k]);
         free(g_models[k].name);
     }
     g_n_models = 0;
@@ -452,6 +478,12 @@ int srv_repo_unload(const char *name)
         n = m->n;
         m->n = 0;
         m->unloaded = 1;
+        char **src = realloc(m->unloaded_sources, (m->n_unloaded_sources + n) * sizeof *src + 1);
+        if (src) {
+            m->unloaded_sources = src;
+            for (size_t i = 0; i < n; i++)
+                if ((src[m->n_unloaded_sources] = strdup(gone[i]->source))) m->n_unloaded_sources++;
+        }
     }
     pthread_rwlock_unlock(&g_lock);
     pthread_mutex_unlock(&g_scan_lock);

@@ -325,6 +325,17 @@ class Serve(mdktest.TestCase):
             shutil.rmtree(os.path.join(repo, "mobilenet_v2", "1.1.0"))
             self.assertTrue(wait_for(lambda: meta()["versions"] == ["1.0.0"]), meta())
 
+    def test_unload_sticks_for_packed_layout(self):
+        # bundles as mdk pack writes them (NAME-VERSION/): an unloaded model stays unloaded across scans
+        with Server(os.path.join(self.root, "packed"), "--poll", "0.1") as s:
+            m = s.url + "/v2/models/mobilenet_v2"
+            self.assertEqual(requests.get(m, timeout=30).json()["versions"], ["1.0.0", "1.1.0"])
+            self.assertEqual(requests.post(s.url + "/v2/repository/models/mobilenet_v2/unload", timeout=30).status_code, 200)
+            time.sleep(0.6)
+            self.assertEqual(requests.get(m, timeout=30).status_code, 404)
+            self.assertEqual(requests.post(s.url + "/v2/repository/models/mobilenet_v2/load", timeout=60).status_code, 200)
+            self.assertEqual(requests.get(m, timeout=30).json()["versions"], ["1.0.0", "1.1.0"])
+
     def test_hot_swap_under_load_has_no_failures(self):
         repo = os.path.join(self.tmp, "swap")
         os.makedirs(os.path.join(repo, "mobilenet_v2"))
