@@ -79,9 +79,8 @@ static const char *expect_text(expectation e)
 static void base_shape(const check_ctx *c, size_t idx, int64_t *shape)
 {
     const mdk_value_info *v = mdk_model_input(c->model, idx);
-    int prep = c->prep_ndim == v->ndim && c->pipe && mdk_spec_input_name(mdk_pipeline_spec(c->pipe)) &&
-               strcmp(mdk_spec_input_name(mdk_pipeline_spec(c->pipe)), v->name) == 0;
-    if (c->prep_ndim == v->ndim && c->pipe && !mdk_spec_input_name(mdk_pipeline_spec(c->pipe)) && idx == 0) prep = 1;
+    const char *fed = c->pipe ? mdk_spec_input_name(mdk_pipeline_spec(c->pipe)) : NULL; /* NULL: the first input */
+    int prep = c->pipe && c->prep_ndim == v->ndim && (fed ? strcmp(fed, v->name) == 0 : idx == 0);
     for (size_t k = 0; k < v->ndim; k++) {
         char key[512];
         snprintf(key, sizeof key, "%s:%zu", v->name, k);

@@ -115,9 +115,13 @@ static void run_tensors_one(srv_version *v, srv_job *j)
     j->t_end = now_s();
 }
 
-static void run_image_one(srv_version *v, srv_job *j, mdk_image **images, size_t n, srv_job **jobs)
+/* The images of `n` requests as one batch through preprocessing, the model and postprocessing; each request
+ * gets the result document with only its own item. */
+static void run_images(srv_version *v, srv_job **jobs, size_t n)
 {
     const mdk_spec *spec = mdk_pipeline_spec(v->pipe);
+    mdk_image *images[MAX_BATCH_JOBS];
+    for (size_t i = 0; i < n; i++) images[i] = jobs[i]->image;
     mdk_tensor *x = NULL, **outs = NULL;
     mdk_prep_info *info = NULL;
     size_t n_outs = 0;
@@ -134,7 +138,7 @@ static void run_image_one(srv_version *v, srv_job *j, mdk_image **images, size_t
     cJSON *doc = st == MDK_OK && n > 1 ? cJSON_Parse(json) : NULL;
     const cJSON *results = cJSON_GetObjectItemCaseSensitive(doc, "results");
     for (size_t i = 0; i < n; i++) {
-        srv_job *k = jobs ? jobs[i] : j;
+        srv_job *k = jobs[i];
         k->t_prep = t_prep, k->t_end = t_end, k->batch_size = (int)n;
         if (st != MDK_OK) {
             set_error(k, st);
@@ -255,12 +259,9 @@ static void run_batch(srv_exec *e, srv_job **jobs, size_t n)
     }
     for (size_t i = 0; i < n; i++) jobs[i]->t_start = t, jobs[i]->batch_size = (int)n;
     if (jobs[0]->kind == SRV_JOB_IMAGE) {
-        mdk_image *images[MAX_BATCH_JOBS];
-        for (size_t i = 0; i < n; i++) images[i] = jobs[i]->image;
-        if (n == 1) run_image_one(e->v, jobs[0], images, 1, NULL);
-        else run_image_one(e->v, NULL, images, n, jobs);
+        run_images(e->v, jobs, n);
         if (n > 1 && jobs[0]->status == 400) /* e.g. images reaching different sizes: one at a time */
-            for (size_t i = 0; i < n; i++) run_image_one(e->v, jobs[i], &jobs[i]->image, 1, NULL);
+            for (size_t i = 0; i < n; i++) run_images(e->v, &jobs[i], 1);
     } else if (n == 1) {
         jobs[0]->batch_size = 1;
         run_tensors_one(e->v, jobs[0]);

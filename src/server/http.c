@@ -46,7 +46,6 @@ typedef struct req {
     char *file; /* multipart: the uploaded file */
     size_t file_len;
     int file_fields;
-    int bad_part;
 } req;
 
 static const srv_config *g_cfg;
@@ -271,7 +270,6 @@ static int admit(req *q)
         return 0;
     }
     q->admitted = 1;
-    srv_metrics_inflight(1);
     return 1;
 }
 
@@ -327,10 +325,7 @@ static enum MHD_Result multipart_part(void *cls, enum MHD_ValueKind kind, const 
     if (!filename && strcmp(key, "file") != 0) return MHD_YES; /* other form fields are ignored */
     if (off == 0 && q->file_len == 0) q->file_fields++;
     if (q->file_fields > 1) return MHD_YES;
-    if (q->file_len + size > q->len) { /* a part cannot be larger than the body it came in */
-        q->bad_part = 1;
-        return MHD_NO;
-    }
+    if (q->file_len + size > q->len) return MHD_NO; /* a part cannot be larger than the body it came in */
     if (!q->file && !(q->file = malloc(q->len + 1))) return MHD_NO;
     memcpy(q->file + q->file_len, data, size);
     q->file_len += size;
@@ -362,7 +357,7 @@ static enum MHD_Result start_predict(req *q)
     double t = now_s();
     mdk_status st = mdk_image_decode(img, img_len, "the uploaded image", &dopts, &image);
     if (st != MDK_OK) return send_error(q, st == MDK_ERR_TOO_LARGE ? 413 : 400, "%s", mdk_errmsg());
-    srv_hist_add(&q->v->metrics->preprocess, now_s() - t);
+    double decode_s = now_s() - t;
     srv_job *j = calloc(1, sizeof *j);
     if (!j) {
         mdk_image_free(image);
@@ -370,6 +365,7 @@ static enum MHD_Result start_predict(req *q)
     }
     j->kind = SRV_JOB_IMAGE;
     j->image = image;
+    j->decode_s = decode_s;
     j->done = job_done, j->done_ctx = q;
     q->job = j;
     MHD_suspend_connection(q->conn);
@@ -382,7 +378,7 @@ static enum MHD_Result finish_job(req *q)
     srv_job *j = q->job;
     srv_model_metrics *m = q->v->metrics;
     srv_hist_add(&m->queue, j->t_start - j->t_enqueue);
-    if (j->kind == SRV_JOB_IMAGE) srv_hist_add(&m->preprocess, j->t_prep - j->t_start);
+    if (j->kind == SRV_JOB_IMAGE) srv_hist_add(&m->preprocess, j->decode_s + (j->t_prep - j->t_start));
     srv_hist_add(&m->inference, j->t_end - j->t_prep);
     srv_metrics_batch(m, j->batch_size);
     if (j->status != 200) return send_error(q, j->status, "%s", j->error);
@@ -443,7 +439,7 @@ static enum MHD_Result handle(req *q)
         if (atomic_load(&g_stopping) || !srv_repo_ready()) return send_json(q, 503, strdup("{\"ready\":false}"));
         return send_json(q, 200, strdup("{\"ready\":true}"));
     case R_METRICS: {
-        char *t = srv_metrics_text(now_s());
+        char *t = srv_metrics_text(now_s(), atomic_load(&g_inflight));
         if (!t) return send_error(q, 500, "out of memory");
         return send_buf(q, 200, "text/plain; version=0.0.4; charset=utf-8", t, strlen(t), NULL, NULL);
     }
@@ -594,10 +590,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
         return;
     }
     log_request(q, c);
-    if (q->admitted) {
-        atomic_fetch_sub(&g_inflight, 1);
-        srv_metrics_inflight(-1);
-    }
+    if (q->admitted) atomic_fetch_sub(&g_inflight, 1);
     srv_job_free(q->job);
     srv_v2_request_free(&q->v2);
     srv_version_release(q->v);

@@ -28,7 +28,6 @@ typedef struct counter {
 static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
 static named *g_models;
 static counter *g_counters;
-static atomic_int g_inflight;
 static double g_started;
 
 void srv_hist_add(srv_hist *h, double seconds)
@@ -76,8 +75,6 @@ void srv_metrics_request(const char *model, const char *version, const char *pat
     pthread_mutex_unlock(&g_mu);
 }
 
-void srv_metrics_inflight(int delta) { atomic_fetch_add(&g_inflight, delta); }
-int srv_metrics_inflight_now(void) { return atomic_load(&g_inflight); }
 void srv_metrics_start(double now) { g_started = now; }
 
 typedef struct text {
@@ -132,7 +129,7 @@ static void hist(text *t, const char *metric, const char *model, const srv_hist 
     addf(t, "%s_count{model=\"%s\"} %llu\n", metric, m, (unsigned long long)atomic_load(&h->n));
 }
 
-char *srv_metrics_text(double now)
+char *srv_metrics_text(double now, int inflight)
 {
     text t = {0};
     char a[512], b[512], c[512];
@@ -171,7 +168,7 @@ char *srv_metrics_text(double now)
         addf(&t, "mdk_queue_depth{model=\"%s\"} %d\n", esc(n->model, a, sizeof a), atomic_load(&n->m.queue_depth));
     pthread_mutex_unlock(&g_mu);
     addf(&t, "# HELP mdk_inflight_requests Requests admitted and not yet answered.\n# TYPE mdk_inflight_requests gauge\n"
-             "mdk_inflight_requests %d\n", atomic_load(&g_inflight));
+             "mdk_inflight_requests %d\n", inflight);
     addf(&t, "# HELP mdk_uptime_seconds Seconds since the server started.\n# TYPE mdk_uptime_seconds gauge\n"
              "mdk_uptime_seconds %.3f\n", now - g_started);
     return t.p;

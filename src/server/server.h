@@ -55,11 +55,9 @@ void srv_hist_add(srv_hist *h, double seconds);
 srv_model_metrics *srv_metrics_model(const char *model);
 void srv_metrics_request(const char *model, const char *version, const char *endpoint, int code);
 void srv_metrics_batch(srv_model_metrics *m, int size);
-void srv_metrics_inflight(int delta);
-int srv_metrics_inflight_now(void);
 void srv_metrics_start(double now);
-/* The whole Prometheus text exposition into a new string. */
-char *srv_metrics_text(double now);
+/* The whole Prometheus text exposition into a new string; `inflight` is the HTTP front end's count. */
+char *srv_metrics_text(double now, int inflight);
 
 /* ---- model repository ---- */
 
@@ -116,6 +114,7 @@ typedef struct srv_job {
     mdk_tensor **outputs;    /* SRV_JOB_TENSORS */
     size_t n_outputs;
     char *json;              /* SRV_JOB_IMAGE: the postprocessed result */
+    double decode_s;         /* SRV_JOB_IMAGE: decoding the upload, before it was queued */
     double t_enqueue, t_start, t_prep, t_end;
     int batch_size;          /* how many requests ran together */
     /* completion */

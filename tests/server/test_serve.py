@@ -265,6 +265,11 @@ class Serve(mdktest.TestCase):
             r = self.post("/v1/models/mobilenet_v2/predict", **kw)
             self.assertEqual(r.status_code, code, r.text)
             self.assertIn(needle, r.json()["error"])
+        # one preprocessing sample per answered upload (decoding and preprocessing together)
+        m = {k: float(v) for k, v in (line.rsplit(" ", 1) for line in self.get("/metrics").text.splitlines()
+                                       if line and not line.startswith("#"))}
+        self.assertEqual(m['mdk_preprocess_seconds_count{model="mobilenet_v2"}'],
+                         m['mdk_requests_total{model="mobilenet_v2",version="1.0.0",endpoint="predict",code="200"}'])
 
     def test_openapi_docs_and_metrics(self):
         doc = self.get("/openapi.json").json()
