@@ -26,7 +26,7 @@ MDK_API void mdk_pack_options_init_sized(mdk_pack_options *opts, size_t size);
 /* Builds the bundle the spec at `spec_path` describes: copies the model, its variants and the test images,
  * generates test cases by running the model, the model card, the OpenAPI description, examples and
  * deployment files, hashes every file into manifest.json, then verifies the result. The directory appears
- * only when complete. `*bundle_dir` and `*archive_path` (either may be NULL) receive new paths to free(). */
+ * only when complete. `*bundle_dir` and `*archive_path` (either may be NULL) receive new paths to mdk_free(). */
 MDK_API mdk_status mdk_pack(const char *spec_path, const mdk_pack_options *opts, char **bundle_dir, char **archive_path);
 
 typedef struct mdk_bundle mdk_bundle;
@@ -46,7 +46,7 @@ MDK_API const char *mdk_bundle_digest(const mdk_bundle *b);
 MDK_API size_t mdk_bundle_file_count(const mdk_bundle *b);
 /* The relative path of file `i` ("docs/openapi.json"; the last is "manifest.json"), NULL when out of range. */
 MDK_API const char *mdk_bundle_file_name(const mdk_bundle *b, size_t i);
-/* Reads the bundle's file `rel` (at most `cap` bytes) into `*data` (NUL-terminated, free()); a directory
+/* Reads the bundle's file `rel` (at most `cap` bytes) into `*data` (NUL-terminated, mdk_free()); a directory
  * bundle's file is hashed again and refused if it changed since mdk_bundle_open. */
 MDK_API mdk_status mdk_bundle_read_file(const mdk_bundle *b, const char *rel, uint64_t cap, char **data, size_t *len);
 /* The bundle's model with its pre/postprocessing, loaded for inference. */
@@ -61,7 +61,7 @@ MDK_API mdk_status mdk_bundle_run_cases(const mdk_bundle *b, const mdk_options *
                                         size_t *passed, size_t *failed);
 
 /* Compares two bundles' interfaces: inputs/outputs (names, dtypes, shapes), preprocessing, postprocessing,
- * labels and the model digest. `*report` is a new JSON document (free()) listing each change with its
+ * labels and the model digest. `*report` is a new JSON document (mdk_free()) listing each change with its
  * impact; `*breaking` is 1 when the new bundle cannot replace the old one in place. */
 MDK_API mdk_status mdk_bundle_diff(const mdk_bundle *old_b, const mdk_bundle *new_b, char **report, int *breaking);
 

@@ -61,6 +61,18 @@ MDK_API const char *mdk_status_str(mdk_status status);
 MDK_API const char *mdk_errmsg(void);
 
 /* ---------------------------------------------------------------------------------------------------
+ * Memory and paths */
+
+/* Frees memory libmdk handed to the caller (JSON documents, file contents, paths, tensor lists' arrays);
+ * NULL accepted. Use it rather than free(): the library's allocator is its own business. */
+MDK_API void mdk_free(void *p);
+
+/* Joins `dir` and `name` with one '/' into `out` (`size` bytes, NUL-terminated). When the result does not
+ * fit, nothing is cut: MDK_ERR_TOO_LARGE with a message giving the path's length and the limit. A NULL or
+ * empty `dir` gives `name` alone. */
+MDK_API mdk_status mdk_path_join(char *out, size_t size, const char *dir, const char *name);
+
+/* ---------------------------------------------------------------------------------------------------
  * Versions */
 
 /* mdk's version, "MAJOR.MINOR.PATCH"; equals MDK_VERSION_STRING of the headers the library was built with. */
@@ -108,6 +120,7 @@ MDK_API size_t mdk_dtype_size(mdk_dtype dtype);
 #include "mdk/model.h"
 #include "mdk/cases.h"
 #include "mdk/image.h"
+#include "mdk/spec.h"
 #include "mdk/process.h"
 #include "mdk/bundle.h"
 

@@ -115,7 +115,7 @@ MDK_API mdk_status mdk_tensor_read_memory(const void *data, size_t len, mdk_form
 /* Writes one tensor to `path` in the format of its extension (sequences and optionals: .pb only), atomically (a temporary file renamed into
  * place: an existing file is replaced only when the write succeeded). */
 MDK_API mdk_status mdk_tensor_write(const mdk_tensor *t, const char *path);
-/* Encodes to a new malloc'd buffer the caller frees with free(). */
+/* Encodes to a new buffer the caller frees with mdk_free(). */
 MDK_API mdk_status mdk_tensor_write_memory(const mdk_tensor *t, mdk_format format, void **data, size_t *len);
 
 /* Reads every array of a NumPy .npz archive (stored or deflated), named by member without ".npy", in
@@ -145,6 +145,16 @@ typedef struct mdk_compare {
  * in `out->pass`. */
 MDK_API mdk_status mdk_tensor_compare(const mdk_tensor *actual, const mdk_tensor *expected, double rtol, double atol,
                                       mdk_compare *out);
+
+/* Checks a run's outputs against expected tensors, as test cases do: each expected tensor is matched to the
+ * output of the same name (an unnamed one, or any when the counts agree and no name matches, to the output
+ * at its position), then compared with mdk_tensor_compare. Expected values of a bfloat16 output stored as
+ * uint16 bits (NumPy has no bfloat16) are reinterpreted in place as bfloat16 first. Returns 1 when every
+ * expected tensor passes, else 0 with one line in `why` (`size` bytes; may be NULL) naming the first output
+ * that failed and how: missing, dtype, shape, strings, or elements out of tolerance with the worst one.
+ * `results` (may be NULL) receives one comparison per expected tensor, zeroed for a missing output. */
+MDK_API int mdk_outputs_check(mdk_tensor *const *outputs, size_t n_outputs, mdk_tensor *const *expected,
+                              size_t n_expected, double rtol, double atol, mdk_compare *results, char *why, size_t size);
 
 /* Writes a shape as "[1, 3, 224, 224]" into `buf` (always NUL-terminated, truncated to `size`). */
 MDK_API const char *mdk_shape_str(size_t ndim, const int64_t *shape, char *buf, size_t size);

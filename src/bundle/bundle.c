@@ -3,6 +3,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <ftw.h>
 #include <math.h>
 #include <pthread.h>
@@ -28,8 +29,7 @@ int mdk_path_is_bundle(const char *path)
     if (!path || stat(path, &sb) != 0) return 0;
     if (S_ISDIR(sb.st_mode)) {
         char m[4200];
-        snprintf(m, sizeof m, "%s/manifest.json", path);
-        return stat(m, &sb) == 0;
+        return mdk_path_join(m, sizeof m, path, "manifest.json") == MDK_OK && stat(m, &sb) == 0;
     }
     size_t n = strlen(path);
     return n > 4 && strcmp(path + n - 4, ".mdk") == 0;
@@ -51,8 +51,8 @@ mdk_status mdki_bundle_load(const mdk_bundle *b, const char *rel, uint64_t cap, 
         return MDK_OK;
     }
     char path[4200];
-    snprintf(path, sizeof path, "%s/%s", b->dir, rel);
-    return mdki_read_file(path, cap, "bundle file", data, len);
+    mdk_status st = mdk_path_join(path, sizeof path, b->dir, rel);
+    return st == MDK_OK ? mdki_read_file(path, cap, "bundle file", data, len) : st;
 }
 
 /* The spec's file reader: paths arrive joined to the spec's directory ("<bundle>/labels.txt"). */
@@ -83,10 +83,18 @@ static mdk_status g_walk_status;
 
 static int walk_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 {
-    (void)sb, (void)ftw;
     const char *rel = path + g_walk_root;
     if (*rel == '/') rel++;
-    if (flag == FTW_D || flag == FTW_DP) return 0;
+    if (flag == FTW_D || flag == FTW_DP) {
+        if (ftw->level < MDKI_BUNDLE_MAX_DEPTH) return 0;
+        g_walk_status = mdki_fail(MDK_ERR_TOO_LARGE, "directory '%.60s%s' is nested %d levels deep, the limit is %d",
+                                  rel, strlen(rel) > 60 ? "..." : "", ftw->level, MDKI_BUNDLE_MAX_DEPTH - 1);
+        return 1;
+    }
+    if (flag == FTW_DNR) {
+        g_walk_status = mdki_fail(MDK_ERR_IO, "cannot read the directory '%s'", rel);
+        return 1;
+    }
     if (flag == FTW_SL || flag == FTW_SLN) {
         g_walk_status = mdki_fail(MDK_ERR_FORMAT, "'%s' is a symbolic link: bundles hold regular files only", rel);
         return 1;
@@ -96,6 +104,7 @@ static int walk_entry(const char *path, const struct stat *sb, int flag, struct 
         return 1;
     }
     if (strcmp(rel, "manifest.json") == 0) return 0;
+    if ((g_walk_status = mdki_bundle_check_path(rel, 0)) != MDK_OK) return 1;
     /* hash while reading, without keeping the data */
     FILE *fp = fopen(path, "rb");
     if (!fp) {
@@ -130,30 +139,18 @@ static mdk_status read_dir(mdk_bundle *b, char **manifest, size_t *mlen)
     size_t n = strlen(b->dir);
     while (n > 1 && b->dir[n - 1] == '/') b->dir[--n] = '\0';
     char mpath[4200];
-    snprintf(mpath, sizeof mpath, "%s/manifest.json", b->dir);
-    mdk_status st = mdki_read_file(mpath, 16u << 20, "manifest", manifest, mlen);
+    mdk_status st = mdk_path_join(mpath, sizeof mpath, b->dir, "manifest.json");
+    if (st == MDK_OK) st = mdki_read_file(mpath, 16u << 20, "manifest", manifest, mlen);
     if (st != MDK_OK) return st;
     pthread_mutex_lock(&lock);
     g_walk_files = &b->files;
     g_walk_root = strlen(b->dir);
     g_walk_status = MDK_OK;
-    nftw(b->dir, walk_entry, 16, FTW_PHYS);
+    int walked = nftw(b->dir, walk_entry, 16, FTW_PHYS);
     st = g_walk_status;
+    if (walked < 0 && st == MDK_OK) st = mdki_fail(MDK_ERR_IO, "cannot walk the bundle directory: %s", strerror(errno));
     pthread_mutex_unlock(&lock);
     return st;
-}
-
-static int safe_rel(const char *p)
-{
-    if (!*p || p[0] == '/') return 0;
-    for (const char *s = p; *s;) {
-        const char *e = strchr(s, '/');
-        size_t n = e ? (size_t)(e - s) : strlen(s);
-        if (n == 0 || (n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.')) return 0;
-        s += n + (e ? 1 : 0);
-        if (e && !*s) return 0;
-    }
-    return 1;
 }
 
 static mdk_status parse_archive(mdk_bundle *b, const char *raw, size_t len, char **manifest, size_t *mlen)
@@ -163,7 +160,8 @@ static mdk_status parse_archive(mdk_bundle *b, const char *raw, size_t len, char
     if (!a) return mdki_fail(MDK_ERR_NO_MEMORY, "out of memory");
     archive_read_support_filter_zstd(a);
     archive_read_support_format_tar(a);
-    char prefix[1100] = "";
+    char *prefix = NULL; /* the bundle's single top directory, "NAME-VERSION" */
+    size_t prefix_len = 0;
     uint64_t total = 0;
     if (archive_read_open_memory(a, raw, len) != ARCHIVE_OK)
         st = mdki_fail(MDK_ERR_FORMAT, "%s: not an mdk bundle archive (tar + zstd): %s", b->path,
@@ -179,23 +177,41 @@ static mdk_status parse_archive(mdk_bundle *b, const char *raw, size_t len, char
         }
         const char *name = archive_entry_pathname(e);
         mode_t type = archive_entry_filetype(e);
-        if (!name || !safe_rel(name) ) {
-            st = mdki_fail(MDK_ERR_FORMAT, "%s: entry '%s' has an absolute path or '..': refused", b->path, name ? name : "");
+        if (!name) {
+            st = mdki_fail(MDK_ERR_FORMAT, "%s: an entry has no path", b->path);
             break;
         }
-        if (type == AE_IFDIR) continue;
-        if (type != AE_IFREG || archive_entry_hardlink(e)) {
+        size_t nlen = strlen(name);
+        if (type == AE_IFDIR) { /* "NAME-VERSION/" and its subdirectories, as plain tar writes them */
+            char *dir = mdki_strndup(name, nlen && name[nlen - 1] == '/' ? nlen - 1 : nlen);
+            st = dir ? mdki_bundle_check_path(dir, 1) : MDK_ERR_NO_MEMORY;
+            mdki_free(dir);
+            if (st != MDK_OK) mdki_fail_prefix(st, "%s", b->path);
+            continue;
+        }
+        if ((st = mdki_bundle_check_path(name, 1)) != MDK_OK) {
+            mdki_fail_prefix(st, "%s", b->path);
+            break;
+        }
+        if (type != AE_IFREG || archive_entry_hardlink(e) || archive_entry_sparse_count(e) > 0) {
             st = mdki_fail(MDK_ERR_FORMAT, "%s: entry '%s' is a %s: bundles hold regular files only", b->path, name,
-                           type == AE_IFLNK ? "symbolic link" : archive_entry_hardlink(e) ? "hard link" : "device or special file");
+                           type == AE_IFLNK ? "symbolic link" : archive_entry_hardlink(e) ? "hard link"
+                           : type == AE_IFREG ? "sparse file" : "device or special file");
             break;
         }
         const char *slash = strchr(name, '/');
         size_t plen = slash ? (size_t)(slash - name) : 0;
-        if (!slash || (prefix[0] && (strlen(prefix) != plen || strncmp(prefix, name, plen) != 0))) {
+        if (!slash || (prefix && (prefix_len != plen || strncmp(prefix, name, plen) != 0))) {
             st = mdki_fail(MDK_ERR_FORMAT, "%s: entry '%s' is outside the bundle's single top directory", b->path, name);
             break;
         }
-        if (!prefix[0]) snprintf(prefix, sizeof prefix, "%.*s", (int)plen, name);
+        if (!prefix) {
+            if (!(prefix = mdki_strndup(name, plen))) {
+                st = MDK_ERR_NO_MEMORY;
+                break;
+            }
+            prefix_len = plen;
+        }
         la_int64_t size = archive_entry_size(e);
         if (size < 0 || (uint64_t)size > MDKI_BUNDLE_MAX_FILE_BYTES || (total += (uint64_t)size) > MDKI_BUNDLE_MAX_BYTES) {
             st = mdki_fail(MDK_ERR_TOO_LARGE, "%s: entry '%s' is too large", b->path, name);
@@ -227,6 +243,7 @@ static mdk_status parse_archive(mdk_bundle *b, const char *raw, size_t len, char
         if (st != MDK_OK) mdki_fail_prefix(st, "%s", b->path);
     }
     archive_read_free(a);
+    mdki_free(prefix);
     if (st == MDK_OK && !*manifest) st = mdki_fail(MDK_ERR_FORMAT, "%s: the archive holds no manifest.json", b->path);
     return st;
 }
@@ -300,8 +317,8 @@ static mdk_status read_spec(const mdk_bundle *b, mdk_spec **out)
 {
     char *data = NULL, spath[4200];
     size_t len;
-    mdk_status st = mdki_bundle_load(b, "mdk.yaml", 1u << 20, &data, &len);
-    snprintf(spath, sizeof spath, "%s/mdk.yaml", b->dir ? b->dir : b->path);
+    mdk_status st = mdk_path_join(spath, sizeof spath, b->dir ? b->dir : b->path, "mdk.yaml");
+    if (st == MDK_OK) st = mdki_bundle_load(b, "mdk.yaml", 1u << 20, &data, &len);
     if (st == MDK_OK) st = mdki_spec_parse(data, len, spath, spec_reader, (void *)b, out);
     mdki_free(data);
     return st;
@@ -389,10 +406,39 @@ mdk_status mdk_bundle_pipeline(const mdk_bundle *b, const mdk_options *opts, mdk
     if (st == MDK_OK) {
         const mdki_file *f = mdki_files_find(&b->files, "model/model.onnx");
         char what[4300];
-        snprintf(what, sizeof what, "%s: model/model.onnx", b->path);
+        snprintf(what, sizeof what, "%.4200s: model/model.onnx", b->path); /* a name in messages only */
         if (!f) st = mdki_fail(MDK_ERR_NOT_FOUND, "%s: the bundle has no model/model.onnx", b->path);
         else if (b->dir) st = mdk_model_open(spec->model, &o, &model);
         else st = mdk_model_open_memory(f->data, f->size, what, &o, &model);
+    }
+    if (st != MDK_OK) {
+        mdk_spec_free(spec);
+        return st;
+    }
+    return mdki_pipeline_new(spec, model, out);
+}
+
+/* Any path a pipeline can come from: a bundle (directory or .mdk) through mdk_bundle_open, else a spec. */
+mdk_status mdk_pipeline_open(const char *path, const mdk_options *opts, mdk_pipeline **out)
+{
+    if (!path || !out) return mdki_fail(MDK_ERR_INVALID_ARGUMENT, "mdk_pipeline_open: NULL argument");
+    if (mdk_path_is_bundle(path)) {
+        mdk_bundle *b = NULL;
+        mdk_status st = mdk_bundle_open(path, &b);
+        if (st == MDK_OK) st = mdk_bundle_pipeline(b, opts, out);
+        mdk_bundle_close(b);
+        return st;
+    }
+    mdk_spec *spec = NULL;
+    mdk_model *model = NULL;
+    mdk_status st = mdk_spec_read(path, &spec);
+    if (st == MDK_OK && !spec->model)
+        st = mdki_fail(MDK_ERR_NOT_FOUND, "%s names no model (expected 'model: FILE.onnx')", spec->path);
+    mdk_options o;
+    if (st == MDK_OK) { /* the spec's runtime defaults apply unless the caller set them */
+        st = mdki_options_copy(opts, &o);
+        if (st == MDK_OK) mdk_spec_apply_options(spec, &o);
+        if (st == MDK_OK) st = mdk_model_open(spec->model, &o, &model);
     }
     if (st != MDK_OK) {
         mdk_spec_free(spec);
@@ -415,7 +461,7 @@ static mdk_status load_npz(const mdk_bundle *b, const char *rel, case_io *out)
     mdk_status st = mdki_bundle_load(b, rel, MDKI_BUNDLE_MAX_FILE_BYTES, &data, &len);
     if (st != MDK_OK) return st;
     char what[4300];
-    snprintf(what, sizeof what, "%s: %s", b->path, rel);
+    snprintf(what, sizeof what, "%.3000s: %.1024s", b->path, rel); /* a name in messages only */
     st = mdki_npz_decode(data, len, what, &out->items, &out->n);
     mdki_free(data);
     return st;
@@ -429,9 +475,10 @@ static size_t case_members(case_io *io, const char *name, mdk_tensor **out, size
     for (size_t i = 0; i < io->n && n < max; i++) {
         const char *nm = mdk_tensor_name(io->items[i]);
         if (strncmp(nm, name, len) == 0 && nm[len] == '/') {
-            char rest[1100];
-            snprintf(rest, sizeof rest, "%s", nm + len + 1);
-            if (mdk_tensor_set_name(io->items[i], rest) != MDK_OK) return n;
+            char *rest = mdki_strdup(nm + len + 1);
+            mdk_status st = rest ? mdk_tensor_set_name(io->items[i], rest) : MDK_ERR_NO_MEMORY;
+            mdki_free(rest);
+            if (st != MDK_OK) return n;
             out[n++] = io->items[i];
         } else if (!strchr(nm, '/') && strcmp(name, "inputs.npz") == 0) {
             out[n++] = io->items[i];
@@ -440,26 +487,26 @@ static size_t case_members(case_io *io, const char *name, mdk_tensor **out, size
     return n;
 }
 
-static int compare_all(mdk_tensor **got, size_t n_got, mdk_tensor **want, size_t n_want, double rtol, double atol,
-                       char *why, size_t size)
+/* A test case: its name and, for image cases, the image it starts from (borrowed from cases.json). */
+typedef struct case_ref {
+    char *name;
+    const char *image;
+} case_ref;
+
+/* Appends the case `name` (`len` bytes) unless already listed. */
+static mdk_status add_case(case_ref **refs, size_t *n, size_t *cap, const char *name, size_t len, const char *image)
 {
-    for (size_t i = 0; i < n_want; i++) {
-        const mdk_tensor *g = NULL;
-        for (size_t k = 0; k < n_got && !g; k++)
-            if (strcmp(mdk_tensor_name(got[k]), mdk_tensor_name(want[i])) == 0) g = got[k];
-        if (!g) {
-            snprintf(why, size, "no output '%s'", mdk_tensor_name(want[i]));
-            return 0;
-        }
-        mdk_compare c;
-        if (mdk_tensor_compare(g, want[i], rtol, atol, &c) != MDK_OK || !c.pass) {
-            snprintf(why, size, "'%s': %zu elements out of tolerance, max abs err %.3g, worst at index %zu (got %.9g, expected %.9g)%s",
-                     mdk_tensor_name(want[i]), c.mismatches, c.max_abs_err, c.worst_index, c.worst_actual, c.worst_expected,
-                     !c.shape_match ? " (shapes differ)" : !c.dtype_match ? " (dtypes differ)" : "");
-            return 0;
-        }
+    for (size_t k = 0; k < *n; k++)
+        if (strlen((*refs)[k].name) == len && strncmp((*refs)[k].name, name, len) == 0) return MDK_OK;
+    if (*n == *cap) {
+        size_t c = *cap ? *cap * 2 : 16;
+        case_ref *g = mdki_realloc(*refs, c * sizeof *g);
+        if (!g) return MDK_ERR_NO_MEMORY;
+        *refs = g, *cap = c;
     }
-    return 1;
+    if (!((*refs)[*n].name = mdki_strndup(name, len))) return MDK_ERR_NO_MEMORY;
+    (*refs)[(*n)++].image = image;
+    return MDK_OK;
 }
 
 mdk_status mdk_bundle_run_cases(const mdk_bundle *b, const mdk_options *opts, mdk_case_callback cb, void *ctx,
@@ -479,52 +526,51 @@ mdk_status mdk_bundle_run_cases(const mdk_bundle *b, const mdk_options *opts, md
         st = mdki_fail(MDK_ERR_FORMAT, "%s: test_cases/cases.json is not JSON", b->path);
     double rtol = b->spec->rtol, atol = b->spec->atol;
     const cJSON *list = cJSON_GetObjectItemCaseSensitive(cases, "cases");
-    /* case names: from cases.json, or the CASE prefixes of inputs.npz */
-    char names[1024][64];
-    const char *images[1024] = {0};
-    size_t n_cases = 0;
-    for (const cJSON *e = list ? list->child : NULL; st == MDK_OK && e && n_cases < 1024; e = e->next) {
+    /* case names: from cases.json, then the CASE prefixes of inputs.npz not listed there */
+    case_ref *refs = NULL;
+    size_t n_cases = 0, cap = 0;
+    for (const cJSON *e = list ? list->child : NULL; st == MDK_OK && e; e = e->next) {
         const cJSON *nm = cJSON_GetObjectItemCaseSensitive(e, "name"), *im = cJSON_GetObjectItemCaseSensitive(e, "image");
-        if (!cJSON_IsString(nm)) continue;
-        snprintf(names[n_cases], sizeof names[0], "%s", nm->valuestring);
-        images[n_cases++] = cJSON_IsString(im) ? im->valuestring : NULL;
+        if (cJSON_IsString(nm))
+            st = add_case(&refs, &n_cases, &cap, nm->valuestring, strlen(nm->valuestring),
+                          cJSON_IsString(im) ? im->valuestring : NULL);
     }
-    for (size_t i = 0; st == MDK_OK && i < ins.n && n_cases < 1024; i++) {
+    for (size_t i = 0; st == MDK_OK && i < ins.n; i++) {
         const char *nm = mdk_tensor_name(ins.items[i]), *sl = strchr(nm, '/');
-        char c[64];
-        snprintf(c, sizeof c, "%.*s", sl ? (int)(sl - nm) : 10, sl ? nm : "inputs.npz");
-        int seen = 0;
-        for (size_t k = 0; k < n_cases && !seen; k++) seen = strcmp(names[k], c) == 0;
-        if (!seen) snprintf(names[n_cases++], sizeof names[0], "%s", c);
+        st = sl ? add_case(&refs, &n_cases, &cap, nm, (size_t)(sl - nm), NULL)
+                : add_case(&refs, &n_cases, &cap, "inputs.npz", 10, NULL);
     }
     mdk_model *m = p ? mdk_pipeline_model(p) : NULL;
+    size_t n_in_max = ins.n ? ins.n : 1, n_want_max = exps.n ? exps.n : 1;
+    mdk_tensor **in = mdki_calloc(n_in_max + 1, sizeof *in), **want = mdki_calloc(n_want_max, sizeof *want);
+    if (st == MDK_OK && (!in || !want)) st = MDK_ERR_NO_MEMORY;
     for (size_t k = 0; st == MDK_OK && k < n_cases; k++) {
-        mdk_tensor *in[256], *want[256], **outs = NULL;
-        size_t n_in = case_members(&ins, names[k], in, 256), n_want = case_members(&exps, names[k], want, 256), n_outs = 0;
+        mdk_tensor **outs = NULL;
+        size_t n_in = case_members(&ins, refs[k].name, in, n_in_max);
+        size_t n_want = case_members(&exps, refs[k].name, want, n_want_max), n_outs = 0;
         char why[1024] = "";
         int pass = 1;
         mdk_status rs = MDK_OK;
-        if (images[k]) { /* the full pipeline: the image itself through preprocessing first */
-            char rel[1200], *img_data = NULL;
+        if (refs[k].image) { /* the full pipeline: the image itself through preprocessing first */
+            char rel[MDKI_BUNDLE_MAX_PATH + 1], *img_data = NULL;
             size_t img_len;
             mdk_image *img = NULL;
             mdk_tensor *x = NULL;
-            snprintf(rel, sizeof rel, "test_cases/%s", images[k]);
-            rs = mdki_bundle_load(b, rel, MDK_IMAGE_MAX_FILE_BYTES, &img_data, &img_len);
+            rs = mdk_path_join(rel, sizeof rel, "test_cases", refs[k].image);
+            if (rs == MDK_OK) rs = mdki_bundle_load(b, rel, MDK_IMAGE_MAX_FILE_BYTES, &img_data, &img_len);
             if (rs == MDK_OK) rs = mdk_image_decode(img_data, img_len, rel, NULL, &img);
             if (rs == MDK_OK) rs = mdk_preprocess(mdk_pipeline_spec(p), &img, 1, &x, NULL);
             if (rs == MDK_OK && n_in) rs = mdk_tensor_set_name(x, mdk_tensor_name(in[0]));
-            if (rs == MDK_OK && n_in && !compare_all(&x, 1, in, 1, rtol, atol, why, sizeof why)) {
+            if (rs == MDK_OK && n_in && !mdk_outputs_check(&x, 1, in, 1, rtol, atol, NULL, why, sizeof why)) {
                 pass = 0;
-                char tmp[1024];
-                snprintf(tmp, sizeof tmp, "preprocessing differs from the stored input: %s", why);
-                snprintf(why, sizeof why, "%s", tmp);
+                mdki_fail(MDK_ERR_MISMATCH, "preprocessing differs from the stored input: %s", why);
+                snprintf(why, sizeof why, "%s", mdk_errmsg());
             }
             if (rs == MDK_OK && pass) {
-                mdk_tensor *feed[256];
-                feed[0] = x;
-                for (size_t i = 1; i < n_in; i++) feed[i] = in[i];
-                rs = mdk_model_run(m, feed, n_in ? n_in : 1, &outs, &n_outs);
+                mdk_tensor *stored = n_in ? in[0] : NULL;
+                in[0] = x; /* the preprocessed image replaces the stored input it was checked against */
+                rs = mdk_model_run(m, in, n_in ? n_in : 1, &outs, &n_outs);
+                in[0] = stored;
             }
             mdk_tensor_free(x);
             mdk_image_free(img);
@@ -539,12 +585,16 @@ mdk_status mdk_bundle_run_cases(const mdk_bundle *b, const mdk_options *opts, md
             pass = 0;
             snprintf(why, sizeof why, "no expected outputs for this case");
         } else if (pass) {
-            pass = compare_all(outs, n_outs, want, n_want, rtol, atol, why, sizeof why);
+            pass = mdk_outputs_check(outs, n_outs, want, n_want, rtol, atol, NULL, why, sizeof why);
         }
         mdk_tensors_free(outs, n_outs);
         pass ? ok++ : bad++;
-        if (cb) cb(ctx, names[k], pass, why);
+        if (cb) cb(ctx, refs[k].name, pass, why);
     }
+    mdki_free(in);
+    mdki_free(want);
+    for (size_t k = 0; k < n_cases; k++) mdki_free(refs[k].name);
+    mdki_free(refs);
     if (st == MDK_OK && n_cases == 0) st = mdki_fail(MDK_ERR_FORMAT, "%s: the bundle has no test cases", b->path);
     cJSON_Delete(cases);
     mdki_free(cj);

@@ -4,11 +4,14 @@
 #define MDK_BUNDLE_INT_H
 
 #include "process/process_int.h"
+#include "spec/spec.h"
 
 #define MDKI_BUNDLE_FORMAT_VERSION 1
 #define MDKI_BUNDLE_MAX_FILES 10000
 #define MDKI_BUNDLE_MAX_FILE_BYTES ((uint64_t)2 << 30)
 #define MDKI_BUNDLE_MAX_BYTES ((uint64_t)8 << 30)
+#define MDKI_BUNDLE_MAX_PATH 1024  /* bytes of a file's path inside the bundle */
+#define MDKI_BUNDLE_MAX_DEPTH 16   /* path components of a file inside the bundle */
 
 typedef struct mdki_file {
     char *path;       /* relative, '/'-separated */
@@ -23,7 +26,13 @@ typedef struct mdki_files {
 } mdki_files;
 
 void mdki_files_free(mdki_files *f);
-/* Adds a file, taking ownership of `data` (freed on failure too). Paths must be unique. */
+/* Whether `path` may name a file in a bundle: relative, '/'-separated, no empty, '.' or '..' component, at
+ * most MDKI_BUNDLE_MAX_PATH bytes and MDKI_BUNDLE_MAX_DEPTH components, valid UTF-8 without control
+ * characters, backslashes or combining marks. The message names the entry, what is wrong and the limit.
+ * With `in_top_dir`, the first component is an archive's NAME-VERSION directory, outside the limits. */
+mdk_status mdki_bundle_check_path(const char *path, int in_top_dir);
+/* Adds a file, taking ownership of `data` (freed on failure too). Paths must pass mdki_bundle_check_path and
+ * be unique, also when compared without case. */
 mdk_status mdki_files_add(mdki_files *f, const char *path, char *data, size_t size);
 /* Adds the buffer's content as a file, taking its memory (the buffer is left empty). */
 mdk_status mdki_files_add_buf(mdki_files *f, const char *path, mdki_buf *b);

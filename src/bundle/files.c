@@ -2,6 +2,7 @@
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "bundle/bundle_int.h"
 
@@ -29,11 +30,87 @@ void mdki_sha256_hex(const void *data, size_t len, char out[65])
     sodium_bin2hex(out, 65, h, sizeof h);
 }
 
+/* The length of the UTF-8 sequence starting at `s` and its code point; 0 when malformed (overlong forms,
+ * surrogates and values beyond U+10FFFF included). */
+static size_t utf8_next(const unsigned char *s, uint32_t *cp)
+{
+    if (s[0] < 0x80) return *cp = s[0], 1;
+    size_t n = s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc2 && s[0] < 0xe0 ? 2 : 0;
+    if (!n || s[0] > 0xf4) return 0;
+    uint32_t v = s[0] & (0x7f >> n);
+    for (size_t i = 1; i < n; i++) {
+        if ((s[i] & 0xc0) != 0x80) return 0;
+        v = v << 6 | (s[i] & 0x3f);
+    }
+    if ((n == 3 && v < 0x800) || (n == 4 && (v < 0x10000 || v > 0x10ffff)) || (v >= 0xd800 && v <= 0xdfff)) return 0;
+    return *cp = v, n;
+}
+
+/* Combining marks: a name holding one is in decomposed form (NFD), and could name the same file as its
+ * precomposed twin on systems that normalize names. */
+static int is_combining(uint32_t c)
+{
+    return (c >= 0x300 && c <= 0x36f) || (c >= 0x1ab0 && c <= 0x1aff) || (c >= 0x1dc0 && c <= 0x1dff) ||
+           (c >= 0x20d0 && c <= 0x20ff) || (c >= 0xfe20 && c <= 0xfe2f) || c == 0x3099 || c == 0x309a;
+}
+
+mdk_status mdki_bundle_check_path(const char *path, int in_top_dir)
+{
+    const char *top_end = in_top_dir ? strchr(path, '/') : NULL;
+    const char *rel = top_end ? top_end + 1 : path; /* what the limits apply to */
+    size_t len = strlen(rel), depth = 1;
+    /* the entry as shown in messages: its first 60 bytes, anything but printable ASCII as '?' */
+    char shown[61];
+    size_t k = 0;
+    for (; path[k] && k < 60; k++) shown[k] = path[k] > 0x20 && path[k] < 0x7f ? path[k] : path[k] == ' ' ? ' ' : '?';
+    shown[k] = '\0';
+    int cut = path[k] != '\0';
+    if (len > MDKI_BUNDLE_MAX_PATH)
+        return mdki_fail(MDK_ERR_TOO_LARGE, "entry '%s%s' has a path of %zu bytes, the limit is %d", shown,
+                         cut ? "..." : "", len, MDKI_BUNDLE_MAX_PATH);
+    if (!*path || path[0] == '/')
+        return mdki_fail(MDK_ERR_FORMAT, "entry '%s%s' has an absolute or empty path, expected one relative to the "
+                         "bundle", shown, cut ? "..." : "");
+    for (const char *c = path; *c;) {
+        const char *e = strchr(c, '/');
+        size_t n = e ? (size_t)(e - c) : strlen(c);
+        if (n == 0 || (n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.') || (e && !e[1]))
+            return mdki_fail(MDK_ERR_FORMAT, "entry '%s%s' has an empty, '.' or '..' path component: refused",
+                             shown, cut ? "..." : "");
+        c += n + (e ? 1 : 0);
+        if (e && c > rel) depth++;
+    }
+    if (depth > MDKI_BUNDLE_MAX_DEPTH)
+        return mdki_fail(MDK_ERR_TOO_LARGE, "entry '%s%s' is %zu directories deep, the limit is %d", shown,
+                         cut ? "..." : "", depth, MDKI_BUNDLE_MAX_DEPTH);
+    for (const unsigned char *c = (const unsigned char *)path; *c;) {
+        uint32_t cp = 0;
+        size_t n = utf8_next(c, &cp);
+        if (!n)
+            return mdki_fail(MDK_ERR_FORMAT, "entry path '%s%s' is not valid UTF-8 (byte %zu)", shown,
+                             cut ? "..." : "", (size_t)(c - (const unsigned char *)path));
+        if (cp < 0x20 || cp == 0x7f || cp == '\\')
+            return mdki_fail(MDK_ERR_FORMAT, "entry path '%s%s' holds a control character or a backslash "
+                             "(byte %zu)", shown, cut ? "..." : "", (size_t)(c - (const unsigned char *)path));
+        if (is_combining(cp))
+            return mdki_fail(MDK_ERR_FORMAT, "entry path '%s%s' holds the combining mark U+%04X (decomposed Unicode): "
+                             "name files in precomposed form (NFC)", shown, cut ? "..." : "", (unsigned)cp);
+        c += n;
+    }
+    return MDK_OK;
+}
+
 mdk_status mdki_files_add(mdki_files *f, const char *path, char *data, size_t size)
 {
-    mdk_status st = MDK_OK;
-    if (f->n >= MDKI_BUNDLE_MAX_FILES) st = mdki_fail(MDK_ERR_TOO_LARGE, "more than %d files in a bundle", MDKI_BUNDLE_MAX_FILES);
-    else if (mdki_files_find(f, path)) st = mdki_fail(MDK_ERR_FORMAT, "file '%s' appears twice", path);
+    mdk_status st = mdki_bundle_check_path(path, 0);
+    if (st == MDK_OK && f->n >= MDKI_BUNDLE_MAX_FILES)
+        st = mdki_fail(MDK_ERR_TOO_LARGE, "more than %d files in a bundle", MDKI_BUNDLE_MAX_FILES);
+    for (size_t i = 0; i < f->n && st == MDK_OK; i++) {
+        if (strcasecmp(f->items[i].path, path) != 0) continue;
+        if (strcmp(f->items[i].path, path) == 0) st = mdki_fail(MDK_ERR_FORMAT, "file '%s' appears twice", path);
+        else st = mdki_fail(MDK_ERR_FORMAT, "files '%s' and '%s' differ only by case: they would collide on a "
+                            "case-insensitive file system", f->items[i].path, path);
+    }
     if (st == MDK_OK && f->n == f->cap) {
         size_t cap = f->cap ? f->cap * 2 : 32;
         mdki_file *g = mdki_realloc(f->items, cap * sizeof *g);
@@ -74,12 +151,16 @@ void mdki_files_sort(mdki_files *f)
 
 void mdki_files_digest(const mdki_files *f, char out[65])
 {
+    /* Each line "sha256 size path\n" is hashed in parts: a path of any length is hashed whole. */
     crypto_hash_sha256_state s;
     crypto_hash_sha256_init(&s);
     for (size_t i = 0; i < f->n; i++) {
-        char line[4200];
-        int n = snprintf(line, sizeof line, "%s %zu %s\n", f->items[i].sha256, f->items[i].size, f->items[i].path);
-        crypto_hash_sha256_update(&s, (const unsigned char *)line, (unsigned long long)n);
+        char size[32];
+        int n = snprintf(size, sizeof size, " %zu ", f->items[i].size);
+        crypto_hash_sha256_update(&s, (const unsigned char *)f->items[i].sha256, 64);
+        crypto_hash_sha256_update(&s, (const unsigned char *)size, (unsigned long long)n);
+        crypto_hash_sha256_update(&s, (const unsigned char *)f->items[i].path, strlen(f->items[i].path));
+        crypto_hash_sha256_update(&s, (const unsigned char *)"\n", 1);
     }
     unsigned char h[crypto_hash_sha256_BYTES];
     crypto_hash_sha256_final(&s, h);

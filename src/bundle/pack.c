@@ -35,8 +35,9 @@ static mdk_status add_tensors(mdki_files *f, const char *path, mdk_tensor *const
 {
     /* npz is written through a file so that the archive code path is the one receivers read */
     char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s/cases.npz", tmpdir);
-    mdk_status st = mdk_npz_write(tmp, ts, n, 1);
+    mdk_status st = mdk_path_join(tmp, sizeof tmp, tmpdir, "cases.npz");
+    if (st != MDK_OK) return st;
+    st = mdk_npz_write(tmp, ts, n, 1);
     if (st == MDK_OK) st = add_disk(f, path, tmp, "test cases");
     unlink(tmp);
     return st;
@@ -86,9 +87,11 @@ static mdk_status image_cases(const mdk_spec *s, mdk_model *m, mdki_files *f, md
     mdk_status st = MDK_OK;
     const char *input = s->pre.input ? s->pre.input : mdk_model_input(m, 0)->name;
     for (size_t i = 0; i < s->n_test_images && st == MDK_OK; i++) {
-        char bundle_path[1100], case_name[32];
+        char bundle_path[MDKI_BUNDLE_MAX_PATH + 1], case_name[32];
         snprintf(case_name, sizeof case_name, "case_%02zu", i + 1);
-        snprintf(bundle_path, sizeof bundle_path, "test_cases/images/%02zu-%s", i + 1, base_name(s->test_images[i]));
+        st = mdki_format(bundle_path, sizeof bundle_path, "test image path", "test_cases/images/%02zu-%s", i + 1,
+                         base_name(s->test_images[i]));
+        if (st != MDK_OK) break;
         if (!(img_names[i] = mdki_strdup(bundle_path + strlen("test_cases/")))) return MDK_ERR_NO_MEMORY;
         if ((st = add_disk(f, bundle_path, s->test_images[i], "test image")) != MDK_OK) break;
         mdk_image *img = NULL;
@@ -109,14 +112,14 @@ static mdk_status image_cases(const mdk_spec *s, mdk_model *m, mdki_files *f, md
         }
         /* keep the tensors, renamed CASE/NAME, for the npz files */
         char nm[1100];
-        snprintf(nm, sizeof nm, "%s/%s", case_name, input);
+        if (st == MDK_OK) st = mdk_path_join(nm, sizeof nm, case_name, input);
         if (st == MDK_OK) st = mdk_tensor_set_name(x, nm);
         if (st == MDK_OK) {
             st = mdki_tensors_push(ins, n_in, x, 100000);
             x = NULL;
         }
         for (size_t k = 0; k < n_outs && st == MDK_OK; k++) {
-            snprintf(nm, sizeof nm, "%s/%s", case_name, mdk_tensor_name(outs[k]));
+            if ((st = mdk_path_join(nm, sizeof nm, case_name, mdk_tensor_name(outs[k]))) != MDK_OK) break;
             if ((st = mdk_tensor_set_name(outs[k], nm)) != MDK_OK) break;
             st = mdki_tensors_push(exps, n_exp, outs[k], 100000);
             outs[k] = NULL;
@@ -158,7 +161,9 @@ static mdk_status tensor_cases(const mdk_spec *s, mdk_model *m, mdk_tensor ***in
         for (size_t k = 0; k < nf; k++) mdk_tensor_free(feed[k]);
         for (size_t k = 0; k < n_outs && st == MDK_OK; k++) {
             char full[1100];
-            snprintf(full, sizeof full, "%.*s%s%s", (int)plen, nm, plen ? "/" : "", mdk_tensor_name(outs[k]));
+            if ((st = mdki_format(full, sizeof full, "test case tensor name", "%.*s%s%s", (int)plen, nm, plen ? "/" : "",
+                                  mdk_tensor_name(outs[k]))) != MDK_OK)
+                break;
             if ((st = mdk_tensor_set_name(outs[k], full)) != MDK_OK) break;
             st = mdki_tensors_push(exps, n_exp, outs[k], 100000);
             outs[k] = NULL;
@@ -181,16 +186,15 @@ static void rm_tree(const char *dir)
     nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-/* Creates the parent directories of `path` below `root`. */
-static int make_parents(const char *root, const char *rel)
+/* Creates the parent directories of `path` (which is `root`/rel) below `root`. */
+static int make_parents(const char *root, char *path)
 {
-    char buf[4200];
-    snprintf(buf, sizeof buf, "%s/%s", root, rel);
-    for (char *p = buf + strlen(root) + 1; *p; p++) {
+    for (char *p = path + strlen(root) + 1; *p; p++) {
         if (*p != '/') continue;
         *p = '\0';
-        if (mkdir(buf, 0755) != 0 && errno != EEXIST) return -1;
+        int failed = mkdir(path, 0777) != 0 && errno != EEXIST; /* the umask decides */
         *p = '/';
+        if (failed) return -1;
     }
     return 0;
 }
@@ -199,9 +203,10 @@ static mdk_status write_dir(const mdki_files *f, const char *dir)
 {
     for (size_t i = 0; i < f->n; i++) {
         char path[4200];
-        snprintf(path, sizeof path, "%s/%s", dir, f->items[i].path);
-        if (make_parents(dir, f->items[i].path) != 0) return mdki_fail(MDK_ERR_IO, "cannot create directories for '%s'", path);
-        mdk_status st = mdki_write_file(path, f->items[i].data ? f->items[i].data : "", f->items[i].size);
+        mdk_status st = mdk_path_join(path, sizeof path, dir, f->items[i].path);
+        if (st != MDK_OK) return st;
+        if (make_parents(dir, path) != 0) return mdki_fail(MDK_ERR_IO, "cannot create directories for '%s'", path);
+        st = mdki_write_file(path, f->items[i].data ? f->items[i].data : "", f->items[i].size);
         if (st != MDK_OK) return st;
     }
     return MDK_OK;
@@ -227,7 +232,7 @@ static mdk_status write_archive(const mdki_files *f, const char *prefix, const c
         st = mdki_fail(MDK_ERR_IO, "archive '%s': %s", path, archive_error_string(a));
     for (size_t i = 0; i < f->n && st == MDK_OK; i++) {
         char name[4200];
-        snprintf(name, sizeof name, "%s/%s", prefix, f->items[i].path);
+        if ((st = mdk_path_join(name, sizeof name, prefix, f->items[i].path)) != MDK_OK) break;
         archive_entry_clear(e);
         archive_entry_set_pathname(e, name);
         archive_entry_set_filetype(e, AE_IFREG);
@@ -282,11 +287,11 @@ mdk_status mdk_pack(const char *spec_path, const mdk_pack_options *opts, char **
     if (st == MDK_OK) st = mdk_model_open(s->model, NULL, &m);
     if (st == MDK_OK) st = check_interface(s, m);
     if (st == MDK_OK) {
-        snprintf(prefix, sizeof prefix, "%s-%s", s->name, s->version);
-        snprintf(dir, sizeof dir, "%s/%s", opts->out_dir ? opts->out_dir : ".", prefix);
-        snprintf(mdk_path, sizeof mdk_path, "%s.mdk", dir);
+        st = mdki_format(prefix, sizeof prefix, "bundle name", "%s-%s", s->name, s->version);
+        if (st == MDK_OK) st = mdk_path_join(dir, sizeof dir, opts->out_dir ? opts->out_dir : ".", prefix);
+        if (st == MDK_OK) st = mdki_format(mdk_path, sizeof mdk_path, "archive path", "%s.mdk", dir);
         struct stat sb;
-        if (!opts->force && (stat(dir, &sb) == 0 || (opts->archive && stat(mdk_path, &sb) == 0)))
+        if (st == MDK_OK && !opts->force && (stat(dir, &sb) == 0 || (opts->archive && stat(mdk_path, &sb) == 0)))
             st = mdki_fail(MDK_ERR_IO, "'%s' already exists: remove it or pack with --force", stat(dir, &sb) == 0 ? dir : mdk_path);
         snprintf(tmp_dir, sizeof tmp_dir, "%s.tmp-XXXXXX", dir);
         if (st == MDK_OK && !mkdtemp(tmp_dir)) {

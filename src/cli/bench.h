@@ -3,7 +3,7 @@
 #ifndef MDK_CLI_BENCH_H
 #define MDK_CLI_BENCH_H
 
-#include "cli/cli.h"
+#include "cli.h"
 
 typedef struct bench_config {
     const char *path;       /* model, bundle or mdk.yaml */

@@ -11,7 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cli/bench.h"
+#include "bench.h"
 
 static double now_s(void)
 {

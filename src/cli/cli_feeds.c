@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/cli.h"
+#include "cli.h"
 
 
 static int find_dim(const dim_arg *dims, size_t nd, const char *input, size_t axis, const char *param, long long *v)

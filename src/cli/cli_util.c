@@ -6,7 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "cli/cli.h"
+#include "cli.h"
 
 int cli_error(const char *verb, const char *fmt, ...)
 {

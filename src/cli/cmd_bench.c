@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli/bench.h"
+#include "bench.h"
 
 #define MAX_LIST 16
 #define MAX_RUNS 10000000
@@ -254,18 +254,25 @@ int cmd_bench(int argc, char **argv)
             FILE *f = fopen(json_path, "w");
             if (!f || fprintf(f, "%s\n", text) < 0 || fclose(f) != 0) rc = cli_error("bench", "cannot write '%s'", json_path);
         }
-        if (!rc && report) {
+        if (!rc && report && cli_mkdirs(report) != 0) rc = cli_error("bench", "cannot create '%s'", report);
+        for (int k = 0; !rc && report && k < 4; k++) {
+            static const char *const names[] = {"bench.json", "bench.md", "latency.svg", "concurrency.svg"};
             char p[4200];
-            FILE *f;
-            if (cli_mkdirs(report) != 0) rc = cli_error("bench", "cannot create '%s'", report);
-            snprintf(p, sizeof p, "%s/bench.json", report);
-            if (!rc && (f = fopen(p, "w"))) fprintf(f, "%s\n", text), fclose(f);
-            snprintf(p, sizeof p, "%s/bench.md", report);
-            if (!rc && (f = fopen(p, "w"))) fprintf(f, "# mdk bench: %s\n\n%s\n![latency](latency.svg)\n\n![concurrency](concurrency.svg)\n", path, md), fclose(f);
-            snprintf(p, sizeof p, "%s/latency.svg", report);
-            if (!rc && (f = fopen(p, "w"))) svg_latency(f, configs), fclose(f);
-            snprintf(p, sizeof p, "%s/concurrency.svg", report);
-            if (!rc && (f = fopen(p, "w"))) svg_concurrency(f, configs), fclose(f);
+            if (mdk_path_join(p, sizeof p, report, names[k]) != MDK_OK) {
+                rc = cli_lib_error("bench", MDK_ERR_TOO_LARGE);
+                break;
+            }
+            FILE *f = fopen(p, "w");
+            if (!f) {
+                rc = cli_error("bench", "cannot write '%s'", p);
+                break;
+            }
+            if (k == 0) fprintf(f, "%s\n", text);
+            else if (k == 1)
+                fprintf(f, "# mdk bench: %s\n\n%s\n![latency](latency.svg)\n\n![concurrency](concurrency.svg)\n", path, md);
+            else if (k == 2) svg_latency(f, configs);
+            else svg_concurrency(f, configs);
+            if (ferror(f) | fclose(f)) rc = cli_error("bench", "cannot write '%s'", p);
         }
         free(text);
     }

@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cli/cli.h"
+#include "cli.h"
 
 extern char **environ;
 
@@ -584,7 +584,7 @@ static void spawn_probe(char **child_argv, double timeout, result *r)
         snprintf(r->detail, sizeof r->detail, "ended (exit %d) without an outcome", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
     } else {
         *tab = '\0';
-        snprintf(r->code, sizeof r->code, "%s", buf);
+        snprintf(r->code, sizeof r->code, "%.15s", buf); /* the probe's short status word */
         snprintf(r->detail, sizeof r->detail, "%.*s", (int)strcspn(tab + 1, "\n"), tab + 1);
     }
 }

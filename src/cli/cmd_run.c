@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/cli.h"
+#include "cli.h"
 
 #define MAX_ARGS 256
 
@@ -147,8 +147,10 @@ static int write_outputs(mdk_tensor **outs, size_t n_outs, const char *out_dir, 
         char base[512], path[4096];
         safe_name(mdk_tensor_name(outs[i]), base, sizeof base);
         /* .npy holds tensors; sequences and optionals keep ONNX's own message format */
-        snprintf(path, sizeof path, "%s/%s.%s", out_dir, base, mdk_tensor_kind(outs[i]) == MDK_VALUE_TENSOR ? "npy" : "pb");
-        mdk_status st = mdk_tensor_write(outs[i], path);
+        char file[520];
+        snprintf(file, sizeof file, "%s.%s", base, mdk_tensor_kind(outs[i]) == MDK_VALUE_TENSOR ? "npy" : "pb");
+        mdk_status st = mdk_path_join(path, sizeof path, out_dir, file);
+        if (st == MDK_OK) st = mdk_tensor_write(outs[i], path);
         if (st != MDK_OK) return cli_lib_error("run", st);
         if (!quiet) printf("%s -> %s\n", mdk_tensor_name(outs[i]), path);
     }

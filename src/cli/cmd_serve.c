@@ -7,8 +7,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cli/cli.h"
-#include "server/server.h"
+#include "cli.h"
+#include "server.h"
 
 static volatile sig_atomic_t g_signal;
 

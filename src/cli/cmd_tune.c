@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli/bench.h"
+#include "bench.h"
 
 #define MAX_TRIALS 96
 
@@ -203,7 +203,10 @@ static int write_spec(const char *path, const trial *w)
         len += (size_t)snprintf(text + len, n + 1, "%s%s", len && text[len - 1] != '\n' ? "\n" : "", block);
     }
     char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tune-%ld.yaml", path, (long)getpid());
+    if (snprintf(tmp, sizeof tmp, "%s.tune-%ld.yaml", path, (long)getpid()) >= (int)sizeof tmp) {
+        free(text);
+        return cli_error("tune", "the spec path '%.60s...' is too long (limit %zu bytes)", path, sizeof tmp - 32);
+    }
     FILE *o = fopen(tmp, "w");
     int ok = o && fwrite(text, 1, len, o) == len;
     if (o && fclose(o) != 0) ok = 0;

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/cli.h"
+#include "cli.h"
 
 static void help(void)
 {
@@ -24,62 +24,27 @@ static void help(void)
            "  --json       print a JSON report instead of text\n");
 }
 
-/* Compares the outputs of one case; writes a one-line reason into `why` when it fails. */
-static int check_case(const mdk_model *m, const mdk_case *c, mdk_tensor **outs, size_t n_outs, double rtol, double atol,
-                      char *why, size_t size, cJSON *jouts)
+/* Compares the outputs of one case (mdk_outputs_check); with `jouts`, one record per expected output. */
+static int check_case(const mdk_case *c, mdk_tensor **outs, size_t n_outs, double rtol, double atol, char *why,
+                      size_t size, cJSON *jouts)
 {
-    int ok = 1;
-    why[0] = '\0';
-    for (size_t e = 0; e < c->n_expected; e++) {
-        mdk_tensor *exp = c->expected[e];
-        const char *name = mdk_tensor_name(exp);
-        int idx = *name ? mdk_model_output_index(m, name) : -1;
-        if (idx < 0 && e < n_outs && (!*name || c->n_expected == n_outs)) idx = (int)e;
-        if (idx < 0 || (size_t)idx >= n_outs) {
-            snprintf(why, size, "expected output '%s' is not an output of the model", name);
-            return 0;
-        }
-        const mdk_tensor *act = outs[idx];
-        /* Expected bfloat16 values stored as uint16 bits (NumPy has no bfloat16) compare as bfloat16. */
-        if (mdk_tensor_dtype(act) == MDK_DTYPE_BFLOAT16 && mdk_tensor_dtype(exp) == MDK_DTYPE_UINT16)
-            mdk_tensor_reinterpret(exp, MDK_DTYPE_BFLOAT16);
-        mdk_compare cmp;
-        if (mdk_tensor_compare(act, exp, rtol, atol, &cmp) != MDK_OK) {
-            snprintf(why, size, "%s", mdk_errmsg());
-            return 0;
-        }
-        if (jouts) {
-            cJSON *o = cJSON_CreateObject();
-            cJSON_AddStringToObject(o, "name", mdk_tensor_name(act));
-            cJSON_AddBoolToObject(o, "pass", cmp.pass);
-            cJSON_AddNumberToObject(o, "mismatches", (double)cmp.mismatches);
-            cJSON_AddNumberToObject(o, "max_abs_err", cmp.max_abs_err);
-            cJSON_AddNumberToObject(o, "max_rel_err", cmp.max_rel_err);
-            cJSON_AddNumberToObject(o, "worst_index", (double)cmp.worst_index);
-            cJSON_AddItemToArray(jouts, o);
-        }
-        if (cmp.pass || !ok) {
-            ok = ok && cmp.pass;
-            continue;
-        }
-        ok = 0;
-        char a[256], b[256];
-        if (!cmp.dtype_match)
-            snprintf(why, size, "output '%s': dtype %s, expected %s", mdk_tensor_name(act),
-                     mdk_dtype_name(mdk_tensor_dtype(act)), mdk_dtype_name(mdk_tensor_dtype(exp)));
-        else if (!cmp.shape_match)
-            snprintf(why, size, "output '%s': shape %s, expected %s", mdk_tensor_name(act),
-                     mdk_shape_str(mdk_tensor_ndim(act), mdk_tensor_shape(act), a, sizeof a),
-                     mdk_shape_str(mdk_tensor_ndim(exp), mdk_tensor_shape(exp), b, sizeof b));
-        else if (mdk_tensor_dtype(exp) == MDK_DTYPE_STRING)
-            snprintf(why, size, "output '%s': %zu of %zu strings differ, first at index %zu", mdk_tensor_name(act),
-                     cmp.mismatches, mdk_tensor_count(exp), cmp.worst_index);
-        else
-            snprintf(why, size, "output '%s': %zu of %zu elements out of tolerance; max abs err %.3g, max rel err %.3g; "
-                     "worst at index %zu: got %.9g, expected %.9g", mdk_tensor_name(act), cmp.mismatches,
-                     mdk_tensor_count(exp), cmp.max_abs_err, cmp.max_rel_err, cmp.worst_index, cmp.worst_actual,
-                     cmp.worst_expected);
+    mdk_compare *res = calloc(c->n_expected ? c->n_expected : 1, sizeof *res);
+    if (!res) {
+        snprintf(why, size, "out of memory");
+        return 0;
     }
+    int ok = mdk_outputs_check(outs, n_outs, c->expected, c->n_expected, rtol, atol, res, why, size);
+    for (size_t e = 0; jouts && e < c->n_expected; e++) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "name", mdk_tensor_name(c->expected[e]));
+        cJSON_AddBoolToObject(o, "pass", res[e].pass);
+        cJSON_AddNumberToObject(o, "mismatches", (double)res[e].mismatches);
+        cJSON_AddNumberToObject(o, "max_abs_err", res[e].max_abs_err);
+        cJSON_AddNumberToObject(o, "max_rel_err", res[e].max_rel_err);
+        cJSON_AddNumberToObject(o, "worst_index", (double)res[e].worst_index);
+        cJSON_AddItemToArray(jouts, o);
+    }
+    free(res);
     return ok;
 }
 
@@ -205,7 +170,7 @@ int cmd_verify(int argc, char **argv)
             ok = 0;
             snprintf(why, sizeof why, "%s", mdk_errmsg());
         } else {
-            ok = check_case(m, c, outs, n_outs, rtol, atol, why, sizeof why, jouts);
+            ok = check_case(c, outs, n_outs, rtol, atol, why, sizeof why, jouts);
         }
         mdk_tensors_free(outs, n_outs);
         ok ? passed++ : failed++;

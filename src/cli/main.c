@@ -1,7 +1,7 @@
 /* main.c: the mdk command: global options and dispatch to one function per verb. */
 #include <string.h>
 
-#include "cli/cli.h"
+#include "cli.h"
 
 static const struct {
     const char *name;

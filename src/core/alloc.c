@@ -60,6 +60,11 @@ void mdki_free(void *p)
     free(p);
 }
 
+void mdk_free(void *p)
+{
+    mdki_free(p);
+}
+
 char *mdki_strndup(const char *s, size_t n)
 {
     char *p = mdki_malloc(n + 1);

@@ -53,6 +53,9 @@ int mdki_mul_size(size_t a, size_t b, size_t *out);
 mdk_status mdki_read_file(const char *path, uint64_t cap, const char *what, char **data, size_t *len);
 /* Writes `len` bytes to `path` atomically: a temporary file beside it, fsync, rename. */
 mdk_status mdki_write_file(const char *path, const void *data, size_t len);
+/* snprintf that refuses to cut: MDK_ERR_TOO_LARGE naming `what`, its length and the limit when the result
+ * does not fit in `size` bytes. For paths, prefer mdk_path_join. */
+mdk_status mdki_format(char *out, size_t size, const char *what, const char *fmt, ...) MDKI_PRINTF(4, 5);
 /* The lowercase extension of `path` without the dot ("" when none), pointing into `path`. */
 const char *mdki_path_ext(const char *path);
 

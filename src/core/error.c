@@ -51,7 +51,17 @@ mdk_status mdki_fail_prefix(mdk_status status, const char *fmt, ...)
     vsnprintf(prefix, sizeof prefix, fmt, ap);
     va_end(ap);
     memcpy(old, g_errmsg, sizeof old);
-    snprintf(g_errmsg, sizeof g_errmsg, "%s: %s", prefix, old);
+    /* A message is one line of at most sizeof g_errmsg - 1 bytes: a longer one ends in "..." */
+    size_t p = strlen(prefix), o = strlen(old), room = sizeof g_errmsg - 1;
+    memcpy(g_errmsg, prefix, p);
+    memcpy(g_errmsg + p, ": ", 2);
+    if (p + 2 + o > room) {
+        o = room - p - 2 - 3;
+        memcpy(g_errmsg + p + 2 + o, "...", 4);
+    } else {
+        g_errmsg[p + 2 + o] = '\0';
+    }
+    memcpy(g_errmsg + p + 2, old, o);
     return status;
 }
 

@@ -182,3 +182,32 @@ char *mdki_buf_take(mdki_buf *b, size_t *len)
     mdki_buf_init(b, b->limit);
     return d;
 }
+
+mdk_status mdk_path_join(char *out, size_t size, const char *dir, const char *name)
+{
+    if (!out || !size || !name) return mdki_fail(MDK_ERR_INVALID_ARGUMENT, "mdk_path_join: NULL argument");
+    size_t dl = dir ? strlen(dir) : 0, nl = strlen(name);
+    int sep = dl && dir[dl - 1] != '/';
+    size_t total = dl + (size_t)sep + nl;
+    if (total >= size) {
+        out[0] = '\0';
+        return mdki_fail(MDK_ERR_TOO_LARGE, "path '%.*s%s%.60s%s' is %zu bytes long, the limit is %zu", (int)(dl < 60 ? dl : 60),
+                         dir ? dir : "", dl > 60 ? ".../" : sep ? "/" : "", name, nl > 60 ? "..." : "", total, size - 1);
+    }
+    if (dl) memcpy(out, dir, dl);
+    if (sep) out[dl] = '/';
+    memcpy(out + dl + (size_t)sep, name, nl + 1);
+    return MDK_OK;
+}
+
+mdk_status mdki_format(char *out, size_t size, const char *what, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(out, size, fmt, ap);
+    va_end(ap);
+    if (n < 0) return mdki_fail(MDK_ERR_INVALID_ARGUMENT, "%s: cannot be formatted", what);
+    if ((size_t)n >= size)
+        return mdki_fail(MDK_ERR_TOO_LARGE, "%s '%.60s...' is %d bytes long, the limit is %zu", what, out, n, size - 1);
+    return MDK_OK;
+}

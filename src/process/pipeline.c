@@ -54,34 +54,6 @@ mdk_status mdki_pipeline_new(mdk_spec *spec, mdk_model *model, mdk_pipeline **ou
     return MDK_OK;
 }
 
-mdk_status mdk_pipeline_open(const char *path, const mdk_options *opts, mdk_pipeline **out)
-{
-    if (!path || !out) return mdki_fail(MDK_ERR_INVALID_ARGUMENT, "mdk_pipeline_open: NULL argument");
-    if (mdk_path_is_bundle(path)) {
-        mdk_bundle *b = NULL;
-        mdk_status st = mdk_bundle_open(path, &b);
-        if (st == MDK_OK) st = mdk_bundle_pipeline(b, opts, out);
-        mdk_bundle_close(b);
-        return st;
-    }
-    mdk_spec *spec = NULL;
-    mdk_model *model = NULL;
-    mdk_status st = mdk_spec_read(path, &spec);
-    if (st == MDK_OK && !spec->model)
-        st = mdki_fail(MDK_ERR_NOT_FOUND, "%s names no model (expected 'model: FILE.onnx')", spec->path);
-    mdk_options o;
-    if (st == MDK_OK) { /* the spec's runtime defaults apply unless the caller set them */
-        st = mdki_options_copy(opts, &o);
-        if (st == MDK_OK) mdk_spec_apply_options(spec, &o);
-        if (st == MDK_OK) st = mdk_model_open(spec->model, &o, &model);
-    }
-    if (st != MDK_OK) {
-        mdk_spec_free(spec);
-        return st;
-    }
-    return mdki_pipeline_new(spec, model, out);
-}
-
 const mdk_spec *mdk_pipeline_spec(const mdk_pipeline *p) { return p->spec; }
 mdk_model *mdk_pipeline_model(const mdk_pipeline *p) { return p->model; }
 

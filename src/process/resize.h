@@ -7,13 +7,7 @@
 #include <stdint.h>
 
 #include "core/core.h"
-
-typedef enum mdki_interp {
-    MDKI_INTERP_NEAREST = 0, /* cv2.INTER_NEAREST */
-    MDKI_INTERP_BILINEAR = 1, /* cv2.INTER_LINEAR */
-    MDKI_INTERP_BICUBIC = 2, /* cv2.INTER_CUBIC */
-    MDKI_INTERP_AREA = 3     /* cv2.INTER_AREA */
-} mdki_interp;
+#include "spec/spec.h"
 
 /* Resizes `src` (sw x sh x cn, rows of sw*cn bytes) into `dst` (dw x dh x cn). */
 mdk_status mdki_resize(const uint8_t *src, int sw, int sh, int cn, uint8_t *dst, int dw, int dh, mdki_interp interp);

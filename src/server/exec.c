@@ -8,7 +8,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "server/server.h"
+#include "server.h"
 
 #define MAX_BATCH_JOBS 1024
 

@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "server/server.h"
+#include "server.h"
 
 #define MAX_KEYS 256
 

@@ -13,7 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "server/server.h"
+#include "server.h"
 
 #define MAX_MODELS 256
 #define MAX_VERSIONS 32
@@ -169,12 +169,12 @@ static srv_version *load_version(const found *f, char *err, size_t errsize)
         return NULL;
     }
     if (strcmp(v->name, f->name) && !f->bare && f->name[0] && strcmp(f->name, "*")) {
-        snprintf(err, errsize, "%s: the bundle is '%s', but the repository folder is '%s'", f->path, v->name, f->name);
+        snprintf(err, errsize, "%.300s: the bundle is '%.200s', but the repository folder is '%.200s'", f->path, v->name, f->name);
         version_free(v);
         return NULL;
     }
     if (strcmp(v->version, f->version) && f->version[0] && strcmp(f->version, "*")) {
-        snprintf(err, errsize, "%s: the bundle is version %s, but its folder says %s", f->path, v->version, f->version);
+        snprintf(err, errsize, "%.300s: the bundle is version %.100s, but its folder says %.100s", f->path, v->version, f->version);
         version_free(v);
         return NULL;
     }
@@ -192,11 +192,17 @@ static int ends_with(const char *s, const char *suffix)
 static void add_found(found *out, size_t *n, const char *name, const char *version, const char *path, int bare)
 {
     if (*n == MAX_FOUND) return;
-    found *f = &out[(*n)++];
-    snprintf(f->name, sizeof f->name, "%s", name);
-    snprintf(f->version, sizeof f->version, "%s", version);
-    snprintf(f->path, sizeof f->path, "%s", path);
+    found *f = &out[*n];
+    if (strlen(name) >= sizeof f->name || strlen(version) >= sizeof f->version || strlen(path) >= sizeof f->path) {
+        logf_("skipping '%.200s': its name (limit %zu bytes), version (limit %zu) or path (limit %zu) is too long",
+              path, sizeof f->name - 1, sizeof f->version - 1, sizeof f->path - 1);
+        return;
+    }
+    memcpy(f->name, name, strlen(name) + 1);
+    memcpy(f->version, version, strlen(version) + 1);
+    memcpy(f->path, path, strlen(path) + 1);
     f->bare = bare;
+    (*n)++;
 }
 
 /* A bundle or .onnx given directly, or a repository: NAME/VERSION[.mdk] folders, bundles ("*" until opened). */
@@ -216,7 +222,10 @@ static void scan_path(const char *path, found *out, size_t *n)
     while (d && (e = readdir(d))) {
         if (e->d_name[0] == '.') continue;
         char sub[4096];
-        snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
+        if (mdk_path_join(sub, sizeof sub, path, e->d_name) != MDK_OK) {
+            logf_("skipping: %s", mdk_errmsg());
+            continue;
+        }
         if (mdk_path_is_bundle(sub)) { /* NAME-VERSION/ as mdk pack writes it */
             add_found(out, n, "*", "*", sub, 0);
             continue;
@@ -225,10 +234,14 @@ static void scan_path(const char *path, found *out, size_t *n)
         struct dirent *ve;
         while (vd && (ve = readdir(vd))) {
             if (ve->d_name[0] == '.') continue;
-            char vpath[4096], ver[128];
-            snprintf(vpath, sizeof vpath, "%s/%s", sub, ve->d_name);
-            snprintf(ver, sizeof ver, "%.*s", (int)(ends_with(ve->d_name, ".mdk") ? strlen(ve->d_name) - 4 : strlen(ve->d_name)),
-                     ve->d_name);
+            char vpath[4096], ver[256];
+            if (mdk_path_join(vpath, sizeof vpath, sub, ve->d_name) != MDK_OK) {
+                logf_("skipping: %s", mdk_errmsg());
+                continue;
+            }
+            size_t vlen = ends_with(ve->d_name, ".mdk") ? strlen(ve->d_name) - 4 : strlen(ve->d_name);
+            memcpy(ver, ve->d_name, vlen); /* d_name is at most NAME_MAX (255) bytes */
+            ver[vlen] = '\0';
             if (mdk_path_is_bundle(vpath)) add_found(out, n, e->d_name, ver, vpath, 0);
         }
         if (vd) closedir(vd);
@@ -240,8 +253,8 @@ static time_t mtime_of(const char *path)
 {
     struct stat st;
     char m[4200];
-    snprintf(m, sizeof m, "%s/manifest.json", path);
-    if (stat(m, &st) == 0 || stat(path, &st) == 0) return st.st_mtime;
+    if ((mdk_path_join(m, sizeof m, path, "manifest.json") == MDK_OK && stat(m, &st) == 0) || stat(path, &st) == 0)
+        return st.st_mtime;
     return 0;
 }
 

@@ -2,7 +2,7 @@
  * binary at build time (no CDN, works offline), pointed at the server's own /openapi.json. */
 #include <string.h>
 
-#include "server/server.h"
+#include "server.h"
 
 #ifndef MDK_SWAGGER_DIR
 #error "MDK_SWAGGER_DIR must name the unpacked swagger-ui-dist package (set by CMake)"

@@ -81,3 +81,56 @@ mdk_status mdk_tensor_compare(const mdk_tensor *a, const mdk_tensor *e, double r
     out->pass = out->mismatches == 0;
     return MDK_OK;
 }
+
+/* One line on why `act` differs from `exp` under the comparison `c`. */
+static void explain(const mdk_tensor *act, const mdk_tensor *exp, const mdk_compare *c, char *why, size_t size)
+{
+    char a[256], b[256];
+    const char *name = mdk_tensor_name(exp)[0] ? mdk_tensor_name(exp) : mdk_tensor_name(act);
+    if (!c->dtype_match)
+        snprintf(why, size, "output '%s': dtype %s, expected %s", name, mdk_dtype_name(act->dtype),
+                 mdk_dtype_name(exp->dtype));
+    else if (!c->shape_match)
+        snprintf(why, size, "output '%s': shape %s, expected %s", name, mdk_shape_str(act->ndim, act->shape, a, sizeof a),
+                 mdk_shape_str(exp->ndim, exp->shape, b, sizeof b));
+    else if (exp->dtype == MDK_DTYPE_STRING)
+        snprintf(why, size, "output '%s': %zu of %zu strings differ, first at index %zu", name, c->mismatches,
+                 mdk_tensor_count(exp), c->worst_index);
+    else
+        snprintf(why, size, "output '%s': %zu of %zu elements out of tolerance; max abs err %.3g, max rel err %.3g; "
+                 "worst at index %zu: got %.9g, expected %.9g", name, c->mismatches, mdk_tensor_count(exp),
+                 c->max_abs_err, c->max_rel_err, c->worst_index, c->worst_actual, c->worst_expected);
+}
+
+int mdk_outputs_check(mdk_tensor *const *outputs, size_t n_outputs, mdk_tensor *const *expected, size_t n_expected,
+                      double rtol, double atol, mdk_compare *results, char *why, size_t size)
+{
+    int ok = 1;
+    if (why && size) why[0] = '\0';
+    for (size_t e = 0; e < n_expected; e++) {
+        mdk_tensor *exp = expected[e];
+        const char *name = mdk_tensor_name(exp);
+        const mdk_tensor *act = NULL;
+        for (size_t k = 0; k < n_outputs && !act && *name; k++)
+            if (strcmp(mdk_tensor_name(outputs[k]), name) == 0) act = outputs[k];
+        if (!act && e < n_outputs && (!*name || n_expected == n_outputs)) act = outputs[e];
+        mdk_compare c;
+        memset(&c, 0, sizeof c);
+        if (!act) {
+            if (ok && why) snprintf(why, size, "expected output '%s' is not among the outputs", name);
+            ok = 0;
+        } else {
+            if (act->dtype == MDK_DTYPE_BFLOAT16 && exp->dtype == MDK_DTYPE_UINT16)
+                mdk_tensor_reinterpret(exp, MDK_DTYPE_BFLOAT16);
+            if (mdk_tensor_compare(act, exp, rtol, atol, &c) != MDK_OK) {
+                if (ok && why) snprintf(why, size, "%s", mdk_errmsg());
+                ok = 0;
+            } else if (!c.pass) {
+                if (ok && why) explain(act, exp, &c, why, size);
+                ok = 0;
+            }
+        }
+        if (results) results[e] = c;
+    }
+    return ok;
+}

@@ -89,12 +89,14 @@ static mdk_status read_pb_series(const char *dir, const char *prefix, const mdk_
 {
     int inputs = strcmp(prefix, "input") == 0;
     for (size_t i = 0;; i++) {
-        char path[4096];
-        snprintf(path, sizeof path, "%s/%s_%zu.pb", dir, prefix, i);
+        char file[64], path[4096];
+        snprintf(file, sizeof file, "%s_%zu.pb", prefix, i);
+        mdk_status st = mdk_path_join(path, sizeof path, dir, file);
+        if (st != MDK_OK) return st;
         if (!is_file(path)) return MDK_OK;
         const mdk_value_info *v = !m ? NULL : inputs ? mdk_model_input(m, i) : mdk_model_output(m, i);
         mdk_tensor *t;
-        mdk_status st = mdk_value_read(path, v ? v->kind : MDK_VALUE_TENSOR, MDK_DTYPE_UNDEFINED, &t);
+        st = mdk_value_read(path, v ? v->kind : MDK_VALUE_TENSOR, MDK_DTYPE_UNDEFINED, &t);
         if (st != MDK_OK) return st;
         if ((st = push(arr, n, t)) != MDK_OK) return st;
     }
@@ -107,10 +109,10 @@ static int name_cmp(const void *a, const void *b)
 
 static mdk_status read_onnx_layout(mdk_caseset *cs, const char *dir, const mdk_model *m)
 {
-    char first[4096];
-    snprintf(first, sizeof first, "%s/input_0.pb", dir);
-    char out0[4096];
-    snprintf(out0, sizeof out0, "%s/output_0.pb", dir);
+    char first[4096], out0[4096];
+    if (mdk_path_join(first, sizeof first, dir, "input_0.pb") != MDK_OK ||
+        mdk_path_join(out0, sizeof out0, dir, "output_0.pb") != MDK_OK)
+        return MDK_ERR_TOO_LARGE;
     if (is_file(first) || is_file(out0)) { /* DIR is itself one data set, named after it */
         const char *slash = strrchr(dir, '/');
         case_priv *c = add_case(cs, slash && slash[1] ? slash + 1 : dir);
@@ -149,7 +151,7 @@ static mdk_status read_onnx_layout(mdk_caseset *cs, const char *dir, const mdk_m
     if (st == MDK_OK) qsort(names, n, sizeof *names, name_cmp);
     for (size_t i = 0; st == MDK_OK && i < n; i++) {
         char sub[4096];
-        snprintf(sub, sizeof sub, "%s/%s", dir, names[i]);
+        if ((st = mdk_path_join(sub, sizeof sub, dir, names[i])) != MDK_OK) break;
         if (!is_dir(sub)) continue;
         case_priv *c = add_case(cs, names[i]);
         if (!c) {
@@ -176,8 +178,11 @@ static mdk_status group_npz(mdk_caseset *cs, mdk_tensor **ts, size_t n, int expe
     for (i = 0; i < n && st == MDK_OK; i++) {
         const char *full = mdk_tensor_name(ts[i]);
         const char *slash = strrchr(full, '/');
-        char cname[1024];
-        snprintf(cname, sizeof cname, "%.*s", slash ? (int)(slash - full) : 10, slash ? full : "inputs.npz");
+        char *cname = slash ? mdki_strndup(full, (size_t)(slash - full)) : mdki_strdup("inputs.npz");
+        if (!cname) {
+            st = MDK_ERR_NO_MEMORY;
+            break;
+        }
         case_priv *c = NULL;
         for (size_t k = 0; k < cs->n; k++)
             if (strcmp(cs->cases[k].name, cname) == 0) c = &cs->cases[k];
@@ -186,11 +191,10 @@ static mdk_status group_npz(mdk_caseset *cs, mdk_tensor **ts, size_t n, int expe
                 st = mdki_fail(MDK_ERR_FORMAT, "expected_outputs.npz has case '%s' that inputs.npz lacks", cname);
                 break;
             }
-            if (!(c = add_case(cs, cname))) {
-                st = MDK_ERR_NO_MEMORY;
-                break;
-            }
+            if (!(c = add_case(cs, cname))) st = MDK_ERR_NO_MEMORY;
         }
+        mdki_free(cname);
+        if (st != MDK_OK) break;
         if (slash && (st = mdk_tensor_set_name(ts[i], slash + 1)) != MDK_OK) break;
         st = expected ? push(&c->exp, &c->pub.n_expected, ts[i]) : push(&c->in, &c->pub.n_inputs, ts[i]);
         ts[i] = NULL;
@@ -204,9 +208,9 @@ static mdk_status group_npz(mdk_caseset *cs, mdk_tensor **ts, size_t n, int expe
 static mdk_status read_numpy_layout(mdk_caseset *cs, const char *dir)
 {
     char in[4096], ex[4096];
-    snprintf(in, sizeof in, "%s/inputs.npz", dir);
-    snprintf(ex, sizeof ex, "%s/expected_outputs.npz", dir);
-    mdk_status st;
+    mdk_status st = mdk_path_join(in, sizeof in, dir, "inputs.npz");
+    if (st == MDK_OK) st = mdk_path_join(ex, sizeof ex, dir, "expected_outputs.npz");
+    if (st != MDK_OK) return st;
     if (is_file(in)) {
         mdk_tensor **ts;
         size_t n;
@@ -220,8 +224,8 @@ static mdk_status read_numpy_layout(mdk_caseset *cs, const char *dir)
                 return mdki_fail(MDK_ERR_FORMAT, "case '%s' has no expected outputs in '%s'", cs->cases[k].name, ex);
         return MDK_OK;
     }
-    snprintf(in, sizeof in, "%s/inputs.npy", dir);
-    snprintf(ex, sizeof ex, "%s/expected_outputs.npy", dir);
+    if ((st = mdk_path_join(in, sizeof in, dir, "inputs.npy")) != MDK_OK) return st;
+    if ((st = mdk_path_join(ex, sizeof ex, dir, "expected_outputs.npy")) != MDK_OK) return st;
     if (!is_file(in)) return MDK_ERR_NOT_FOUND;
     if (!is_file(ex)) return mdki_fail(MDK_ERR_NOT_FOUND, "'%s' is missing (inputs.npy needs it)", ex);
     case_priv *c = add_case(cs, "inputs.npy");

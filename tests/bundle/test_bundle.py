@@ -10,13 +10,13 @@ import os
 import shutil
 import subprocess
 import sys
-import tarfile
 
 import cv2
 import numpy as np
 from skimage import data as skdata
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "pylib"))
+import hostile  # noqa: E402
 import mdktest  # noqa: E402
 from mdktest import run  # noqa: E402
 
@@ -327,39 +327,50 @@ class Bundles(mdktest.TestCase):
         for needle in ("BREAKING   name", "BREAKING   input 'input': removed", "BREAKING   input 'x': added"):
             self.assertIn(needle, out)
 
-    def hostile(self, name, build):
-        buf = io.BytesIO()
-        with tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT) as t:
-            build(t)
-        raw = buf.getvalue()
+    def zstd(self, name, raw):
         p = self.path(name)
-        zst = subprocess.run(["zstd", "-q", "-c"], input=raw, capture_output=True, check=True).stdout
         with open(p, "wb") as f:
-            f.write(zst)
+            f.write(subprocess.run(["zstd", "-q", "-c"], input=raw, capture_output=True, check=True).stdout)
         return p
 
     def test_hostile_archives(self):
-        def add(t, name, data=b"x", kind=tarfile.REGTYPE, link=""):
-            info = tarfile.TarInfo(name)
-            info.type, info.linkname, info.size = kind, link, len(data) if kind == tarfile.REGTYPE else 0
-            t.addfile(info, io.BytesIO(data) if kind == tarfile.REGTYPE else None)
-        cases = {
-            "abs.mdk": (lambda t: add(t, "/etc/passwd"), "absolute path or '..'"),
-            "dotdot.mdk": (lambda t: add(t, "b/../../evil"), "absolute path or '..'"),
-            "link.mdk": (lambda t: add(t, "b/mdk.yaml", kind=tarfile.SYMTYPE, link="/etc/passwd"), "symbolic link"),
-            "hard.mdk": (lambda t: (add(t, "b/a"), add(t, "b/mdk.yaml", kind=tarfile.LNKTYPE, link="b/a")), "hard link"),
-            "dev.mdk": (lambda t: add(t, "b/dev", kind=tarfile.CHRTYPE), "device or special file"),
-            "dup.mdk": (lambda t: (add(t, "b/a"), add(t, "b/a")), "appears twice"),
-            "two.mdk": (lambda t: (add(t, "a/x"), add(t, "b/y")), "outside the bundle's single top directory"),
-            "empty.mdk": (lambda t: None, "no manifest.json"),
-        }
-        for name, (build, needle) in cases.items():
-            with self.subTest(archive=name):
-                self.assertFails(["verify", self.hostile(name, build)], [name, needle])
+        files, name, version = hostile.read_bundle(self.cls_dir)
+        for arch, (raw, needles) in hostile.refused(files, name, version).items():
+            with self.subTest(archive=arch):
+                self.assertFails(["verify", self.zstd(arch + ".mdk", raw)], [arch + ".mdk", *needles])
         p = self.path("notzstd.mdk")
         with open(p, "wb") as f:
             f.write(b"this is not an archive at all" * 10)
         self.assertFails(["verify", p], ["notzstd.mdk"])
+
+    def test_unusual_valid_archives(self):
+        """A path just under the limit, hashed whole into the digest, and the directory entries of plain tar."""
+        files, name, version = hostile.read_bundle(self.cls_dir)
+        for arch, raw in hostile.accepted(files, name, version).items():
+            with self.subTest(archive=arch):
+                rc, out, err = run("verify", self.zstd(arch + ".mdk", raw))
+                self.assertEqual(rc, 0, err)
+                self.assertIn(f"{len(PHOTOS)} passed, 0 failed", out)
+        # the same bundle, archived by GNU tar as a user would
+        p = self.path("gnutar.mdk")
+        subprocess.run(["tar", "--zstd", "-C", os.path.dirname(self.cls_dir), "-cf", p,
+                        os.path.basename(self.cls_dir)], check=True)
+        rc, out, err = run("verify", p)
+        self.assertEqual(rc, 0, err)
+
+    def test_long_paths_in_directories(self):
+        """A bundle directory holding a path over the limit, or nested too deep, is refused naming it."""
+        long_rel = "docs/" + "/".join(["y" * 200] * 6)
+        for i, (rel, needle) in enumerate(((long_rel, f"has a path of {len(long_rel)} bytes, the limit is 1024"),
+                            ("/".join(["d"] * 17) + "/f", "nested 16 levels deep, the limit is 15"))):
+            with self.subTest(rel=rel[:20]):
+                d = self.path(f"copy{i}")
+                shutil.copytree(self.cls_dir, d)
+                full = os.path.join(d, *rel.split("/"))
+                os.makedirs(os.path.dirname(full), exist_ok=True)
+                with open(full, "wb") as f:
+                    f.write(b"extra")
+                self.assertFails(["verify", d], [needle])
 
 
 if __name__ == "__main__":

@@ -1,5 +1,7 @@
-/* fuzz_bundle.c: libFuzzer target for bundle archives: tar + zstd parsing with its entry checks, the
- * manifest, and the spec and labels inside. */
+/* fuzz_bundle.c: libFuzzer target for bundle archives. The input is the tar stream itself, before zstd (which
+ * libarchive reads as well): mutations reach the entry checks (paths, types, sizes, duplicates), the
+ * manifest, and the spec and labels inside, instead of dying in the decompressor. Seeds: a real bundle and
+ * the hostile archives of tests/pylib/hostile.py. */
 #include <stdint.h>
 
 #include "bundle/bundle_int.h"

@@ -94,8 +94,18 @@ if mdk:
             f.write("name: relu\nversion: 1.0.0\nmodel: m.onnx\nlabels: [a, b, c]\ntest_cases: {inputs: in.npz}\n")
         subprocess.run([mdk, "pack", os.path.join(tmp, "mdk.yaml"), "-o", tmp, "--archive"], check=True,
                        stdout=subprocess.DEVNULL)
-        with open(os.path.join(tmp, "relu-1.0.0.mdk"), "rb") as f:
-            put("fuzz_bundle", "relu.mdk", f.read())
+        # fuzz_bundle takes the tar stream before compression
+        tar = subprocess.run(["zstd", "-q", "-d", "-c", os.path.join(tmp, "relu-1.0.0.mdk")], capture_output=True,
+                             check=True).stdout
+        put("fuzz_bundle", "relu.tar", tar)
+        sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+        import hostile
+        files, name, version = hostile.read_bundle(os.path.join(tmp, "relu-1.0.0"))
+        for arch, (raw, _) in hostile.refused(files, name, version).items():
+            if len(raw) <= 65536:  # run.sh's -max_len
+                put("fuzz_bundle", f"hostile-{arch}.tar", raw)
+        for arch, raw in hostile.accepted(files, name, version).items():
+            put("fuzz_bundle", f"valid-{arch}.tar", raw)
 
 # Open Inference Protocol v2 requests: two bytes of JSON length (0xffff: all JSON), then the body
 import json as _json

@@ -194,7 +194,7 @@ static void test_npz_files(void **state)
     const char *tmp = getenv("TMPDIR");
     snprintf(dir, sizeof dir, "%s/mdk-test-npz-XXXXXX", tmp && *tmp ? tmp : P_tmpdir);
     assert_non_null(mkdtemp(dir));
-    char path[256];
+    char path[600];
     snprintf(path, sizeof path, "%s/a.npz", dir);
     mdk_tensor *ts[3];
     for (int i = 0; i < 3; i++) {

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "process/process_int.h"
+#include "spec/spec.h"
 
 static mdk_status q(mdki_buf *b, const char *s)
 {

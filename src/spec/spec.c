@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 
 #include "core/yaml.h"
-#include "process/process_int.h"
+#include "spec/spec.h"
 
 typedef struct ctx {
     const char *file;
