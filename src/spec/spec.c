@@ -477,7 +477,8 @@ static mdk_status parse_io(const ctx *c, const mdki_ynode *n, const char *field,
     if (!d) return MDK_ERR_NO_MEMORY;
     *out = d;
     mdk_status st = MDK_OK;
-    for (size_t i = 0; i < n->n && st == MDK_OK; i++, (*count)++) {
+    for (size_t i = 0; i < n->n && st == MDK_OK; i++) {
+        (*count)++; /* counted before it is filled: an entry left half-filled by an error is freed with the rest */
         const mdki_ynode *e = n->items[i], *v;
         char f[64];
         snprintf(f, sizeof f, "%s[%zu]", field, i);
