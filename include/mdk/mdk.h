@@ -123,5 +123,6 @@ MDK_API size_t mdk_dtype_size(mdk_dtype dtype);
 #include "mdk/spec.h"
 #include "mdk/process.h"
 #include "mdk/bundle.h"
+#include "mdk/v2.h"
 
 #endif

@@ -20,8 +20,8 @@ MDK_API size_t mdk_prep_info_count(const mdk_prep_info *info);
 MDK_API mdk_status mdk_preprocess(const mdk_spec *spec, mdk_image *const *images, size_t n, mdk_tensor **out,
                                   mdk_prep_info **info);
 
-/* Decode options for images this spec will preprocess: defaults, plus with `fast` the reduced-scale JPEG
- * size the spec's first resize step allows. */
+/* Decode options for images this spec will preprocess: defaults, the spec's `limits.max_image_pixels`, and
+ * with `fast` the reduced-scale JPEG size the spec's first resize step allows. */
 MDK_API void mdk_spec_decode_options(const mdk_spec *spec, int fast, mdk_decode_options *opts);
 
 /* Reads and preprocesses image files, decoded with `opts` (NULL: mdk_spec_decode_options(spec, 0, ...)). */

@@ -45,8 +45,10 @@ MDK_API const int64_t *mdk_tensor_shape(const mdk_tensor *t);
 MDK_API size_t mdk_tensor_count(const mdk_tensor *t);
 /* Bytes of element data (count * element size); 0 for string tensors. */
 MDK_API size_t mdk_tensor_nbytes(const mdk_tensor *t);
-/* Element data in row-major (C) order, native byte order. For string tensors use mdk_tensor_string. */
-MDK_API void *mdk_tensor_data(const mdk_tensor *t);
+/* Element data in row-major (C) order, native byte order, read-only. For string tensors use mdk_tensor_string. */
+MDK_API const void *mdk_tensor_data(const mdk_tensor *t);
+/* The same, writable: for filling a tensor the caller owns. Valid until the tensor is freed. */
+MDK_API void *mdk_tensor_mutable_data(mdk_tensor *t);
 
 /* Element `i` of a string tensor as a NUL-terminated UTF-8 string (NULL if `t` is not a string tensor or
  * `i` is out of range). */

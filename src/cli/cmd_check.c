@@ -211,7 +211,7 @@ static void probe_batch(check_ctx *c, outcome *o)
             st = mdk_tensor_new(mdk_tensor_dtype(batch[i]), mdk_tensor_ndim(batch[i]), shape, &single[i]);
             if (st == MDK_OK) {
                 size_t per = mdk_tensor_nbytes(single[i]);
-                memcpy(mdk_tensor_data(single[i]), (char *)mdk_tensor_data(batch[i]) + per * (size_t)item, per);
+                memcpy(mdk_tensor_mutable_data(single[i]), (const char *)mdk_tensor_data(batch[i]) + per * (size_t)item, per);
                 st = mdk_tensor_set_name(single[i], v->name);
             }
         }
@@ -290,8 +290,6 @@ static void probe_image(check_ctx *c, const probe *p, outcome *o)
     }
     mdk_decode_options dopts;
     mdk_spec_decode_options(mdk_pipeline_spec(c->pipe), 0, &dopts);
-    const mdk_spec_runtime *rt = mdk_spec_runtime_defaults(mdk_pipeline_spec(c->pipe));
-    if (rt->max_image_pixels) dopts.max_pixels = rt->max_image_pixels;
     mdk_image *img = NULL;
     char *json = NULL;
     mdk_status st = mdk_image_decode(data, len, p->name, &dopts, &img);
@@ -351,8 +349,8 @@ static void run_probe(check_ctx *c, const probe *p, outcome *o)
     case P_INF:
         for (size_t k = 0; k < mdk_tensor_count(*slot); k++) {
             double x = p->kind == P_NAN ? NAN : INFINITY;
-            if (v->dtype == MDK_DTYPE_FLOAT32) ((float *)mdk_tensor_data(*slot))[k] = (float)x;
-            else if (v->dtype == MDK_DTYPE_FLOAT64) ((double *)mdk_tensor_data(*slot))[k] = x;
+            if (v->dtype == MDK_DTYPE_FLOAT32) ((float *)mdk_tensor_mutable_data(*slot))[k] = (float)x;
+            else if (v->dtype == MDK_DTYPE_FLOAT64) ((double *)mdk_tensor_mutable_data(*slot))[k] = x;
         }
         break;
     default: break;

@@ -252,11 +252,12 @@ mdk_status mdk_preprocess(const mdk_spec *spec, mdk_image *const *images, size_t
     return MDK_OK;
 }
 
-/* The fast path may reduce a JPEG to what the first geometric step needs; a crop or value step first
- * allows no reduction. */
+/* The spec's pixel limit applies in every front end that decodes through these options. The fast path may
+ * reduce a JPEG to what the first geometric step needs; a crop or value step first allows no reduction. */
 void mdk_spec_decode_options(const mdk_spec *spec, int fast, mdk_decode_options *o)
 {
     mdk_decode_options_init(o);
+    if (spec->rt.max_image_pixels) o->max_pixels = spec->rt.max_image_pixels;
     for (size_t i = 0; fast && i < spec->pre.n_steps; i++) {
         const mdki_step *s = &spec->pre.steps[i];
         if (s->kind == MDKI_STEP_COLOR) continue;

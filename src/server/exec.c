@@ -34,11 +34,15 @@ static double now_s(void)
 void srv_job_free(srv_job *job)
 {
     if (!job) return;
-    for (size_t i = 0; i < job->n_inputs; i++) mdk_tensor_free(job->inputs[i]);
-    free(job->inputs);
+    mdk_tensors_free(job->inputs, job->n_inputs);
     mdk_image_free(job->image);
-    mdk_tensors_free(job->outputs, job->n_outputs);
-    free(job->json);
+    if (job->outputs_sliced) { /* the array is the server's, the tensors the library's */
+        for (size_t i = 0; i < job->n_outputs; i++) mdk_tensor_free(job->outputs[i]);
+        free(job->outputs);
+    } else {
+        mdk_tensors_free(job->outputs, job->n_outputs);
+    }
+    mdk_free(job->json);
     free(job);
 }
 
@@ -179,9 +183,9 @@ static void run_tensor_batch(srv_version *v, srv_job **jobs, size_t n)
     size_t n_in = jobs[0]->n_inputs;
     int64_t total = 0;
     for (size_t i = 0; i < n; i++) total += rows(jobs[i]);
-    mdk_tensor *cat[SRV_MAX_TENSORS] = {0}, **outs = NULL;
+    mdk_tensor **cat = calloc(n_in, sizeof *cat), **outs = NULL;
     size_t n_outs = 0;
-    mdk_status st = MDK_OK;
+    mdk_status st = cat ? MDK_OK : MDK_ERR_NO_MEMORY;
     for (size_t k = 0; k < n_in && st == MDK_OK; k++) {
         const mdk_tensor *first = jobs[0]->inputs[k];
         int64_t shape[MDK_MAX_DIMS];
@@ -189,7 +193,7 @@ static void run_tensor_batch(srv_version *v, srv_job **jobs, size_t n)
         shape[0] = total;
         st = mdk_tensor_new(mdk_tensor_dtype(first), mdk_tensor_ndim(first), shape, &cat[k]);
         if (st == MDK_OK) st = mdk_tensor_set_name(cat[k], mdk_tensor_name(first));
-        char *dst = st == MDK_OK ? mdk_tensor_data(cat[k]) : NULL;
+        char *dst = st == MDK_OK ? mdk_tensor_mutable_data(cat[k]) : NULL;
         for (size_t i = 0; dst && i < n; i++) {
             size_t nb = mdk_tensor_nbytes(jobs[i]->inputs[k]);
             if (nb) memcpy(dst, mdk_tensor_data(jobs[i]->inputs[k]), nb);
@@ -205,7 +209,8 @@ static void run_tensor_batch(srv_version *v, srv_job **jobs, size_t n)
     double t1 = now_s();
     if (!sliceable) { /* refused as a batch or not sliceable: each request on its own */
         mdk_tensors_free(outs, n_outs);
-        for (size_t k = 0; k < n_in; k++) mdk_tensor_free(cat[k]);
+        for (size_t k = 0; cat && k < n_in; k++) mdk_tensor_free(cat[k]);
+        free(cat);
         for (size_t i = 0; i < n; i++) {
             jobs[i]->batch_size = 1;
             run_tensors_one(v, jobs[i]);
@@ -218,6 +223,7 @@ static void run_tensor_batch(srv_version *v, srv_job **jobs, size_t n)
         j->t_prep = t0, j->t_end = t1, j->batch_size = (int)n, j->status = 200;
         j->outputs = calloc(n_outs, sizeof *j->outputs);
         j->n_outputs = j->outputs ? n_outs : 0;
+        j->outputs_sliced = 1;
         for (size_t o = 0; o < j->n_outputs && j->status == 200; o++) {
             int64_t shape[MDK_MAX_DIMS];
             const mdk_tensor *src = outs[o];
@@ -229,7 +235,7 @@ static void run_tensor_batch(srv_version *v, srv_job **jobs, size_t n)
                 set_error(j, MDK_ERR_NO_MEMORY);
                 break;
             }
-            if (per_row) memcpy(mdk_tensor_data(j->outputs[o]), (const char *)mdk_tensor_data(src) + per_row * (size_t)row0,
+            if (per_row) memcpy(mdk_tensor_mutable_data(j->outputs[o]), (const char *)mdk_tensor_data(src) + per_row * (size_t)row0,
                                 per_row * (size_t)rows(j));
         }
         if (!j->outputs) set_error(j, MDK_ERR_NO_MEMORY);
@@ -237,6 +243,7 @@ static void run_tensor_batch(srv_version *v, srv_job **jobs, size_t n)
     }
     mdk_tensors_free(outs, n_outs);
     for (size_t k = 0; k < n_in; k++) mdk_tensor_free(cat[k]);
+    free(cat);
 }
 
 static void run_batch(srv_exec *e, srv_job **jobs, size_t n)

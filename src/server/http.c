@@ -38,7 +38,7 @@ typedef struct req {
     int admitted;
     srv_version *v;
     srv_job *job;
-    srv_v2_request v2;
+    mdk_v2_request *v2;
     atomic_int finished;
     struct MHD_Connection *conn;
     int status;
@@ -295,20 +295,17 @@ static enum MHD_Result start_infer(req *q)
             return send_error(q, 400, "Inference-Header-Content-Length must be a byte count within the body (%zu bytes)", q->len);
         json_len = (size_t)v;
     }
-    char err[1024];
-    if (srv_v2_parse(q->body, q->len, json_len, &q->v2, err, sizeof err) != 0) return send_error(q, 400, "%s", err);
-    for (size_t i = 0; i < q->v2.n_outputs; i++)
-        if (mdk_model_output_index(q->v->model, q->v2.outputs[i]) < 0)
-            return send_error(q, 400, "unknown output '%s' requested", q->v2.outputs[i]);
+    mdk_status st = mdk_v2_request_parse(q->body, q->len, json_len, &q->v2);
+    if (st != MDK_OK) return send_error(q, st == MDK_ERR_NO_MEMORY ? 500 : st == MDK_ERR_TOO_LARGE ? 413 : 400, "%s", mdk_errmsg());
+    for (size_t i = 0; i < mdk_v2_request_output_count(q->v2); i++)
+        if (mdk_model_output_index(q->v->model, mdk_v2_request_output(q->v2, i)) < 0)
+            return send_error(q, 400, "unknown output '%s' requested", mdk_v2_request_output(q->v2, i));
     srv_job *j = calloc(1, sizeof *j);
-    if (!j || !(j->inputs = calloc(q->v2.n_inputs, sizeof *j->inputs))) {
+    if (!j || mdk_v2_request_take_inputs(q->v2, &j->inputs, &j->n_inputs) != MDK_OK) { /* owned by the job now */
         free(j);
         return send_error(q, 500, "out of memory");
     }
     j->kind = SRV_JOB_TENSORS;
-    memcpy(j->inputs, q->v2.inputs, q->v2.n_inputs * sizeof *j->inputs);
-    j->n_inputs = q->v2.n_inputs;
-    q->v2.n_inputs = 0; /* owned by the job now */
     j->done = job_done, j->done_ctx = q;
     q->job = j;
     MHD_suspend_connection(q->conn);
@@ -351,8 +348,7 @@ static enum MHD_Result start_predict(req *q)
     }
     mdk_decode_options dopts;
     mdk_spec_decode_options(mdk_pipeline_spec(q->v->pipe), 0, &dopts);
-    if (g_cfg->max_image_pixels) dopts.max_pixels = g_cfg->max_image_pixels;
-    else if (q->v->max_image_pixels) dopts.max_pixels = q->v->max_image_pixels;
+    if (g_cfg->max_image_pixels) dopts.max_pixels = g_cfg->max_image_pixels; /* the spec's limit is in dopts */
     mdk_image *image = NULL;
     double t = now_s();
     mdk_status st = mdk_image_decode(img, img_len, "the uploaded image", &dopts, &image);
@@ -389,8 +385,8 @@ static enum MHD_Result finish_job(req *q)
     }
     char *body = NULL;
     size_t len = 0, json_len = 0;
-    if (srv_v2_encode(q->v->name, q->v->version, q->v2.id, j->outputs, j->n_outputs, &q->v2, &body, &len, &json_len) != 0)
-        return send_error(q, 500, "the model's outputs cannot be expressed in the v2 protocol (sequence or map outputs)");
+    mdk_status st = mdk_v2_response_encode(q->v->name, q->v->version, q->v2, j->outputs, j->n_outputs, &body, &len, &json_len);
+    if (st != MDK_OK) return send_error(q, 500, "%s", mdk_errmsg());
     if (json_len == len) return send_buf(q, 200, "application/json", body, len, NULL, NULL);
     char hl[32];
     snprintf(hl, sizeof hl, "%zu", json_len);
@@ -592,7 +588,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
     log_request(q, c);
     if (q->admitted) atomic_fetch_sub(&g_inflight, 1);
     srv_job_free(q->job);
-    srv_v2_request_free(&q->v2);
+    mdk_v2_request_free(q->v2);
     srv_version_release(q->v);
     free(q->body);
     free(q->file);

@@ -101,7 +101,7 @@ static cJSON *io_json(const mdk_value_info *vi)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "name", vi->name);
-    const char *dt = srv_v2_datatype(vi->dtype);
+    const char *dt = mdk_v2_datatype(vi->dtype);
     cJSON_AddStringToObject(o, "datatype", dt ? dt : mdk_dtype_name(vi->dtype));
     cJSON *sh = cJSON_AddArrayToObject(o, "shape");
     for (size_t k = 0; k < vi->ndim; k++) cJSON_AddItemToArray(sh, cJSON_CreateNumber((double)vi->dims[k].value));
@@ -153,7 +153,7 @@ static srv_version *load_version(const found *f, char *err, size_t errsize)
     v->source = strdup(f->path);
     v->digest = strdup(v->bundle ? mdk_bundle_digest(v->bundle) : "");
     v->has_preprocess = v->pipe && mdk_spec_has_preprocess(mdk_pipeline_spec(v->pipe));
-    if (rt) v->max_image_pixels = rt->max_image_pixels, v->max_request_bytes = rt->max_request_bytes;
+    if (rt) v->max_request_bytes = rt->max_request_bytes;
     cJSON *meta = cJSON_CreateObject();
     cJSON_AddStringToObject(meta, "platform", "onnxruntime_onnx");
     cJSON *ins = cJSON_AddArrayToObject(meta, "inputs"), *outs = cJSON_AddArrayToObject(meta, "outputs");

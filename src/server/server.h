@@ -1,6 +1,6 @@
 /* server.h: mdk serve's parts, shared between its modules: the model repository with versions and hot reload
- * (repo.c), inference executors with dynamic batching (exec.c), the Open Inference Protocol v2 tensor codec
- * (v2.c), Prometheus metrics (metrics.c), the HTTP front end on libmicrohttpd (http.c) and the generated
+ * (repo.c), inference executors with dynamic batching (exec.c; the Open Inference Protocol v2 codec is
+ * libmdk's, mdk/v2.h), Prometheus metrics (metrics.c), the HTTP front end on libmicrohttpd (http.c) and the generated
  * OpenAPI document with the bundled Swagger UI (web.c). Written on libmdk's public API only. */
 #ifndef MDK_SERVER_H
 #define MDK_SERVER_H
@@ -72,7 +72,7 @@ typedef struct srv_version {
     mdk_pipeline *pipe;      /* NULL for a bare .onnx */
     mdk_model *model;
     int has_preprocess;
-    uint64_t max_image_pixels, max_request_bytes;
+    uint64_t max_request_bytes;
     char *metadata;          /* the v2 model metadata JSON */
     srv_exec *exec;
     srv_model_metrics *metrics; /* shared by every version of the model name, owned by the metrics registry */
@@ -113,6 +113,7 @@ typedef struct srv_job {
     char error[512];
     mdk_tensor **outputs;    /* SRV_JOB_TENSORS */
     size_t n_outputs;
+    int outputs_sliced;      /* outputs cut from a batch's: the array is the server's (free), not libmdk's */
     char *json;              /* SRV_JOB_IMAGE: the postprocessed result */
     double decode_s;         /* SRV_JOB_IMAGE: decoding the upload, before it was queued */
     double t_enqueue, t_start, t_prep, t_end;
@@ -130,29 +131,6 @@ void srv_exec_submit(srv_exec *e, srv_job *job);
 /* Finishes what is queued, then stops the workers. */
 void srv_exec_free(srv_exec *e);
 void srv_job_free(srv_job *job);
-
-/* ---- Open Inference Protocol v2 ---- */
-
-#define SRV_MAX_TENSORS 64
-typedef struct srv_v2_request {
-    char id[256];
-    mdk_tensor *inputs[SRV_MAX_TENSORS];
-    size_t n_inputs;
-    char outputs[SRV_MAX_TENSORS][256]; /* requested outputs; none: all */
-    int output_binary[SRV_MAX_TENSORS];
-    size_t n_outputs;
-    int all_binary;          /* "binary_data_output": true in the request parameters */
-} srv_v2_request;
-
-/* Parses a v2 inference request: `json_len` bytes of JSON, then (binary extension) the tensors' bytes.
- * Returns 0, or -1 with a one-line message in `err`. */
-int srv_v2_parse(const char *body, size_t len, size_t json_len, srv_v2_request *req, char *err, size_t errsize);
-void srv_v2_request_free(srv_v2_request *req);
-/* Encodes a response: JSON, or JSON followed by binary outputs (`*json_len` set to the JSON part's length,
- * otherwise equal to `*len`). */
-int srv_v2_encode(const char *model, const char *version, const char *id, mdk_tensor *const *outputs, size_t n,
-                  const srv_v2_request *req, char **body, size_t *len, size_t *json_len);
-const char *srv_v2_datatype(mdk_dtype dt);
 
 /* ---- HTTP ---- */
 

@@ -1,33 +1,12 @@
 /* json.c: tensors as JSON: KServe v2-style objects {"name", "datatype", "shape", "data"} or bare nested
- * arrays. Parsing uses cJSON behind a size cap; writing is direct, with exact round-trip precision. */
+ * arrays. Parsing uses cJSON (with its default allocator: the library leaves the host program's cJSON as it
+ * is) behind a size cap; writing is direct, with exact round-trip precision. */
 #include <cjson/cJSON.h>
 #include <math.h>
-#include <pthread.h>
 #include <string.h>
 #include <strings.h>
 
 #include "tensor/tensor_int.h"
-
-static const char *kserve_name(mdk_dtype dt)
-{
-    switch (dt) {
-    case MDK_DTYPE_FLOAT32: return "FP32";
-    case MDK_DTYPE_FLOAT64: return "FP64";
-    case MDK_DTYPE_FLOAT16: return "FP16";
-    case MDK_DTYPE_BFLOAT16: return "BF16";
-    case MDK_DTYPE_STRING: return "BYTES";
-    case MDK_DTYPE_BOOL: return "BOOL";
-    case MDK_DTYPE_UINT8: return "UINT8";
-    case MDK_DTYPE_INT8: return "INT8";
-    case MDK_DTYPE_UINT16: return "UINT16";
-    case MDK_DTYPE_INT16: return "INT16";
-    case MDK_DTYPE_INT32: return "INT32";
-    case MDK_DTYPE_INT64: return "INT64";
-    case MDK_DTYPE_UINT32: return "UINT32";
-    case MDK_DTYPE_UINT64: return "UINT64";
-    default: return "UNDEFINED";
-    }
-}
 
 /* Walks a nested array to find its shape: every array at one depth must have the same length. */
 static mdk_status nested_shape(const cJSON *a, const char *what, size_t *ndim, int64_t *shape)
@@ -123,21 +102,8 @@ static mdk_dtype infer_dtype(const cJSON *v)
     return MDK_DTYPE_FLOAT32;
 }
 
-static void *json_malloc(size_t n)
-{
-    return mdki_malloc(n);
-}
-
-static void hook_cjson(void)
-{
-    cJSON_Hooks hooks = {json_malloc, mdki_free};
-    cJSON_InitHooks(&hooks);
-}
-
 mdk_status mdki_json_decode(const void *data, size_t len, mdk_dtype expect, const char *what, mdk_tensor **out)
 {
-    static pthread_once_t once = PTHREAD_ONCE_INIT;
-    pthread_once(&once, hook_cjson); /* cJSON's allocations go through the library's wrapper */
     if (len > MDK_JSON_MAX_BYTES)
         return mdki_fail(MDK_ERR_TOO_LARGE, "%s: JSON of %zu bytes is above the limit of %llu bytes", what, len,
                          (unsigned long long)MDK_JSON_MAX_BYTES);
@@ -243,8 +209,9 @@ done:
     return st;
 }
 
-static mdk_status put_number(mdki_buf *b, const mdk_tensor *t, size_t i)
+mdk_status mdki_json_put_element(mdki_buf *b, const mdk_tensor *t, size_t i)
 {
+    if (t->dtype == MDK_DTYPE_STRING) return mdki_buf_json_string(b, ((char *const *)t->data)[i]);
     const void *d = t->data;
     switch (t->dtype) {
     case MDK_DTYPE_INT64: return mdki_buf_addf(b, "%lld", (long long)((const int64_t *)d)[i]);
@@ -265,14 +232,15 @@ mdk_status mdki_json_encode(const mdk_tensor *t, mdki_buf *b)
 {
     mdk_status st = mdki_buf_addf(b, "{\"name\": ");
     if (st == MDK_OK) st = mdki_buf_json_string(b, mdk_tensor_name(t));
-    if (st == MDK_OK) st = mdki_buf_addf(b, ", \"datatype\": \"%s\", \"shape\": [", kserve_name(t->dtype));
+    const char *dt = mdk_v2_datatype(t->dtype);
+    if (st == MDK_OK) st = mdki_buf_addf(b, ", \"datatype\": \"%s\", \"shape\": [", dt ? dt : "UNDEFINED");
     for (size_t i = 0; st == MDK_OK && i < t->ndim; i++)
         st = mdki_buf_addf(b, "%s%lld", i ? ", " : "", (long long)t->shape[i]);
     if (st == MDK_OK) st = mdki_buf_addf(b, "], \"data\": [");
     for (size_t i = 0; st == MDK_OK && i < t->count; i++) {
         if (i) st = mdki_buf_addf(b, ", ");
         if (st != MDK_OK) break;
-        st = t->dtype == MDK_DTYPE_STRING ? mdki_buf_json_string(b, ((char **)t->data)[i]) : put_number(b, t, i);
+        st = mdki_json_put_element(b, t, i);
     }
     if (st == MDK_OK) st = mdki_buf_addf(b, "]}\n");
     return st;

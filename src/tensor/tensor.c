@@ -251,7 +251,8 @@ size_t mdk_tensor_ndim(const mdk_tensor *t) { return t->ndim; }
 const int64_t *mdk_tensor_shape(const mdk_tensor *t) { return t->shape; }
 size_t mdk_tensor_count(const mdk_tensor *t) { return t->count; }
 size_t mdk_tensor_nbytes(const mdk_tensor *t) { return t->nbytes; }
-void *mdk_tensor_data(const mdk_tensor *t) { return t->data; }
+const void *mdk_tensor_data(const mdk_tensor *t) { return t->data; }
+void *mdk_tensor_mutable_data(mdk_tensor *t) { return t->data; }
 const char *mdk_tensor_name(const mdk_tensor *t) { return t->name ? t->name : ""; }
 
 mdk_status mdk_tensor_set_name(mdk_tensor *t, const char *name)

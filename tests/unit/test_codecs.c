@@ -252,7 +252,7 @@ static void test_sequences_and_optionals(void **state)
     /* a sequence cannot go to .npy or JSON */
     assert_int_equal(mdk_tensor_write_memory(seq, MDK_FORMAT_NPY, &buf, &len), MDK_ERR_UNSUPPORTED);
     /* one changed element is found, at its index counted across items */
-    ((float *)mdk_tensor_data(mdk_sequence_item(back, 1)))[2] += 1.0f;
+    ((float *)mdk_tensor_mutable_data(mdk_sequence_item(back, 1)))[2] += 1.0f;
     mdk_compare c;
     assert_int_equal(mdk_tensor_compare(back, seq, 0, 0, &c), MDK_OK);
     assert_false(c.pass);

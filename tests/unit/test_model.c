@@ -183,7 +183,7 @@ static void test_string_output(void **state)
     int64_t shape[] = {3, 4};
     mdk_tensor *x;
     assert_int_equal(mdk_tensor_new(MDK_DTYPE_FLOAT32, 2, shape, &x), MDK_OK);
-    ((float *)mdk_tensor_data(x))[0] = 1.5f;
+    ((float *)mdk_tensor_mutable_data(x))[0] = 1.5f;
     mdk_tensor **out;
     size_t n;
     assert_int_equal(mdk_model_run(m, &x, 1, &out, &n), MDK_OK);
@@ -237,8 +237,8 @@ static void test_concurrent_runs(void **state)
             mdk_tensor_fill_random(w[k].in[j], (uint64_t)(k * 2 + j));
         }
         for (size_t i = 0; i < 60; i++)
-            ((float *)mdk_tensor_data(sum))[i] =
-                ((float *)mdk_tensor_data(w[k].in[0]))[i] + ((float *)mdk_tensor_data(w[k].in[1]))[i];
+            ((float *)mdk_tensor_mutable_data(sum))[i] =
+                ((const float *)mdk_tensor_data(w[k].in[0]))[i] + ((const float *)mdk_tensor_data(w[k].in[1]))[i];
         w[k].expected = sum;
         assert_int_equal(pthread_create(&th[k], NULL, run_many, &w[k]), 0);
     }

@@ -21,7 +21,7 @@ static void test_new_and_access(void **state)
     assert_int_equal(mdk_tensor_nbytes(t), 24);
     assert_int_equal(mdk_tensor_ndim(t), 2);
     assert_int_equal(mdk_tensor_shape(t)[1], 3);
-    ((float *)mdk_tensor_data(t))[4] = 2.5f;
+    ((float *)mdk_tensor_mutable_data(t))[4] = 2.5f;
     assert_true(mdk_tensor_get_f64(t, 4) == 2.5);
     assert_true(isnan(mdk_tensor_get_f64(t, 6)));
     assert_string_equal(mdk_tensor_name(t), "");

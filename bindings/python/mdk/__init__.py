@@ -81,7 +81,14 @@ _pipe_close = _fn("mdk_pipeline_close", None, _vp)
 _pipe_model = _fn("mdk_pipeline_model", _vp, _vp)
 _pipe_run = _fn("mdk_pipeline_run", _c.c_int, _vp, _c.POINTER(_vp), _sz, _c.POINTER(_c.c_char_p), _c.POINTER(_vp), _sz,
                 _c.POINTER(_c.c_void_p), _c.POINTER(_c.POINTER(_vp)), _c.POINTER(_sz))
-_image_read = _fn("mdk_image_read", _c.c_int, _c.c_char_p, _vp, _c.POINTER(_vp))
+class _DecodeOptions(_c.Structure):
+    _fields_ = [("struct_size", _sz), ("max_pixels", _c.c_uint64), ("apply_orientation", _c.c_int),
+                ("min_width", _c.c_int), ("min_height", _c.c_int)]
+
+
+_image_read = _fn("mdk_image_read", _c.c_int, _c.c_char_p, _c.POINTER(_DecodeOptions), _c.POINTER(_vp))
+_pipe_spec = _fn("mdk_pipeline_spec", _vp, _vp)
+_decode_options = _fn("mdk_spec_decode_options", None, _vp, _c.c_int, _c.POINTER(_DecodeOptions))
 _image_free = _fn("mdk_image_free", None, _vp)
 _t_new = _fn("mdk_tensor_new", _c.c_int, _c.c_int, _sz, _i64p, _c.POINTER(_vp))
 _t_free = _fn("mdk_tensor_free", None, _vp)
@@ -92,14 +99,14 @@ _t_shape = _fn("mdk_tensor_shape", _i64p, _vp)
 _t_count = _fn("mdk_tensor_count", _sz, _vp)
 _t_nbytes = _fn("mdk_tensor_nbytes", _sz, _vp)
 _t_data = _fn("mdk_tensor_data", _vp, _vp)
+_t_mut = _fn("mdk_tensor_mutable_data", _vp, _vp)
 _t_name = _fn("mdk_tensor_name", _c.c_char_p, _vp)
 _t_set_name = _fn("mdk_tensor_set_name", _c.c_int, _vp, _c.c_char_p)
 _t_string = _fn("mdk_tensor_string", _c.c_char_p, _vp, _sz)
 _t_set_string = _fn("mdk_tensor_set_string", _c.c_int, _vp, _sz, _c.c_char_p, _sz)
 _t_kind = _fn("mdk_tensor_kind", _c.c_int, _vp)
 _path_is_bundle = _fn("mdk_path_is_bundle", _c.c_int, _c.c_char_p)
-_free = _fn("free", None, _vp) if hasattr(_lib, "free") else _c.CDLL(None).free
-_free.restype, _free.argtypes = None, [_vp]
+_free = _fn("mdk_free", None, _vp)
 
 # ONNX element type numbers (mdk_dtype) and NumPy dtypes; bfloat16 travels as uint16 bits.
 _DTYPES = {1: np.float32, 2: np.uint8, 3: np.int8, 4: np.uint16, 5: np.int16, 6: np.int32, 7: np.int64, 9: np.bool_,
@@ -167,7 +174,7 @@ def _to_tensor(name, value):
             for i, s in enumerate(flat):
                 _check(_t_set_string(t, i, s, len(s)))
         elif a.nbytes:
-            _c.memmove(_t_data(t), a.ctypes.data, a.nbytes)
+            _c.memmove(_t_mut(t), a.ctypes.data, a.nbytes)
     except Exception:
         _t_free(t)
         raise
@@ -253,9 +260,11 @@ class Model:
             raise Error(1, "predict_image needs a bundle or an mdk.yaml with preprocessing")
         imgs = []
         try:
+            dec = _DecodeOptions()  # the spec's limits (max_image_pixels) apply here as in every front end
+            _decode_options(_pipe_spec(self._pipe), 0, _c.byref(dec))
             for p in paths:
                 h = _vp()
-                _check(_image_read(os.fspath(p).encode(), None, _c.byref(h)))
+                _check(_image_read(os.fspath(p).encode(), _c.byref(dec), _c.byref(h)))
                 imgs.append(h)
             arr = (_vp * len(imgs))(*imgs)
             names = (_c.c_char_p * len(paths))(*[os.fspath(p).encode() for p in paths])
