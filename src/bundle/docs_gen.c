@@ -371,7 +371,7 @@ static mdk_status openapi(const mdk_spec *s, const mdk_model *m, mdki_buf *b)
     cJSON_Delete(doc);
     if (!text) return mdki_fail(MDK_ERR_NO_MEMORY, "out of memory");
     mdk_status st = mdki_buf_addf(b, "%s\n", text);
-    free(text);
+    cJSON_free(text);
     return st;
 }
 

@@ -128,7 +128,7 @@ static mdk_status image_cases(const mdk_spec *s, mdk_model *m, mdki_files *f, md
         mdk_tensor_free(x);
         mdk_image_free(img);
         mdk_prep_info_free(info);
-        free(json);
+        mdki_free(json);
         if (st != MDK_OK) mdki_fail_prefix(st, "test image '%s'", s->test_images[i]);
     }
     return st;
@@ -357,8 +357,11 @@ mdk_status mdk_pack(const char *spec_path, const mdk_pack_options *opts, char **
             if (opts->archive) unlink(mdk_path);
         }
     }
-    if (st == MDK_OK && bundle_dir && !(*bundle_dir = strdup(dir))) st = mdki_fail(MDK_ERR_NO_MEMORY, "out of memory");
-    if (st == MDK_OK && archive_path) *archive_path = opts->archive ? strdup(mdk_path) : NULL;
+    if (st == MDK_OK && bundle_dir && !(*bundle_dir = mdki_strdup(dir))) st = MDK_ERR_NO_MEMORY;
+    if (st == MDK_OK && archive_path) {
+        *archive_path = NULL;
+        if (opts->archive && !(*archive_path = mdki_strdup(mdk_path))) st = MDK_ERR_NO_MEMORY;
+    }
     if (tmp_dir[0]) rm_tree(tmp_dir);
     for (size_t i = 0; img_names && s && i < s->n_test_images; i++) mdki_free(img_names[i]);
     mdki_free(img_names);

@@ -57,7 +57,7 @@ static int run_once(job *j)
     if (j->pipe && j->n_images) { /* the whole pipeline; without images the model alone */
         char *json = NULL;
         st = mdk_pipeline_run(j->pipe, j->images, j->n_images, NULL, NULL, 0, &json, NULL, NULL);
-        free(json);
+        mdk_free(json);
     } else {
         mdk_tensor **out = NULL;
         size_t n = 0;

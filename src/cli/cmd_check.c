@@ -296,7 +296,7 @@ static void probe_image(check_ctx *c, const probe *p, outcome *o)
     if (st == MDK_OK) st = mdk_pipeline_run(c->pipe, &img, 1, NULL, NULL, 0, &json, NULL, NULL);
     if (st != MDK_OK) refused(o);
     else set(o, "ran", "ran; %zu bytes of JSON", strlen(json));
-    free(json);
+    mdk_free(json);
     mdk_image_free(img);
     if (p->kind == P_IMG_CORRUPT) free(data);
 }
@@ -483,7 +483,7 @@ static void unload(check_ctx *c)
     if (c->pipe) mdk_pipeline_close(c->pipe);
     else mdk_model_close(c->model);
     mdk_bundle_close(c->bundle);
-    free(c->image);
+    mdk_free(c->image);
 }
 
 /* ---- the parent: one child per probe ---- */

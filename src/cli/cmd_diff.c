@@ -50,7 +50,7 @@ int cmd_diff(int argc, char **argv)
         printf("%s\n", cJSON_GetObjectItemCaseSensitive(r, "summary")->valuestring);
         cJSON_Delete(r);
     }
-    free(report);
+    mdk_free(report);
     mdk_bundle_close(b[0]);
     mdk_bundle_close(b[1]);
     return rc ? rc : breaking;

@@ -45,7 +45,7 @@ int cmd_pack(int argc, char **argv)
     if (st != MDK_OK) return cli_lib_error("pack", st);
     printf("%s\n", dir);
     if (archive) printf("%s\n", archive);
-    free(dir);
-    free(archive);
+    mdk_free(dir);
+    mdk_free(archive);
     return 0;
 }

@@ -130,7 +130,7 @@ static int run_images(const char *spec_path, const mdk_options *opts, const char
     if (st != MDK_OK) rc = cli_lib_error("run", st);
     if (!rc && out_dir) rc = write_outputs(outs, n_outs, out_dir, 1);
     if (!rc) fputs(json, stdout);
-    free(json);
+    mdk_free(json);
     mdk_tensors_free(outs, n_outs);
     for (size_t i = 0; i < n; i++) mdk_image_free(imgs[i]);
     for (size_t i = 0; i < fa->n_inputs; i++) mdk_tensor_free(extra[i]);

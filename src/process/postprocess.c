@@ -123,12 +123,12 @@ static double iou(const float *a, const float *b)
 size_t mdki_nms(const float *boxes, const float *scores, const int *classes, size_t n, double iou_threshold,
                 size_t max_keep, size_t *keep)
 {
-    scored *order = malloc((n ? n : 1) * sizeof *order); /* the top-k ordering: score down, ties by index */
-    char *dead = calloc(n ? n : 1, 1);
+    scored *order = mdki_malloc((n ? n : 1) * sizeof *order); /* the top-k ordering: score down, ties by index */
+    char *dead = mdki_calloc(n ? n : 1, 1);
     size_t kept = 0;
     if (!order || !dead) {
-        free(order);
-        free(dead);
+        mdki_free(order);
+        mdki_free(dead);
         return (size_t)-1;
     }
     for (size_t i = 0; i < n; i++) order[i] = (scored){scores[i], i};
@@ -143,8 +143,8 @@ size_t mdki_nms(const float *boxes, const float *scores, const int *classes, siz
                 dead[j] = 1;
         }
     }
-    free(order);
-    free(dead);
+    mdki_free(order);
+    mdki_free(dead);
     return kept;
 }
 

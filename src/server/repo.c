@@ -581,7 +581,7 @@ char *srv_repo_openapi(void)
         cJSON *one = vs[i]->bundle && mdk_bundle_read_file(vs[i]->bundle, "docs/openapi.json", 64u << 20, &text, &len) == MDK_OK
                          ? cJSON_ParseWithLength(text, len)
                          : NULL;
-        free(text);
+        mdk_free(text);
         cJSON *p = cJSON_GetObjectItemCaseSensitive(one, "paths");
         for (cJSON *e = p ? p->child : NULL; e; e = e->next)
             if (!cJSON_GetObjectItemCaseSensitive(paths, e->string))
