@@ -152,7 +152,7 @@ static mdk_status decode_jpeg(const uint8_t *d, size_t len, const char *what, co
     if (!tj) return mdki_fail(MDK_ERR_NO_MEMORY, "out of memory (JPEG decoder)");
     mdk_image *img = NULL;
     mdk_status st = MDK_OK;
-    int w, h, subsamp, cs;
+    int w = 0, h = 0, subsamp = 0, cs = TJCS_RGB; /* a tables-only JPEG succeeds without setting them */
     if (tjDecompressHeader3(tj, d, (unsigned long)len, &w, &h, &subsamp, &cs) != 0) {
         st = mdki_fail(MDK_ERR_FORMAT, "%s: corrupt JPEG header (%s)", what, tjGetErrorStr2(tj));
         goto done;

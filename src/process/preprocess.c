@@ -152,7 +152,9 @@ static mdk_status geometry(const mdki_prep *p, const mdk_image *img, work *wk, m
             int fw = (int)lrint(w * r), fh = (int)lrint(h * r);
             fw = fw < 1 ? 1 : fw > s->width ? s->width : fw;
             fh = fh < 1 ? 1 : fh > s->height ? s->height : fh;
-            if ((st = resize_to(wk, fw, fh, s->interp)) != MDK_OK) break;
+            /* `continue`, not `break`: a break would only leave the switch, and the resize after it would
+             * overwrite the failure */
+            if ((st = resize_to(wk, fw, fh, s->interp)) != MDK_OK) continue;
             int left = (s->width - fw) / 2, top = (s->height - fh) / 2;
             map->ax *= (double)fw / w, map->bx = map->bx * fw / w + left;
             map->ay *= (double)fh / h, map->by = map->by * fh / h + top;
