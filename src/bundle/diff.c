@@ -9,7 +9,7 @@
 #include "bundle/bundle_int.h"
 
 typedef struct diff {
-    mdki_buf *b;
+    mdki_jw *w;     /* inside the "changes" array */
     int breaking;
     size_t n;
     mdk_status st;
@@ -20,17 +20,27 @@ static void change(diff *d, int breaking, const char *what, const char *fmt, ...
 static void change(diff *d, int breaking, const char *what, const char *fmt, ...)
 {
     if (d->st != MDK_OK) return;
-    char detail[1024];
+    mdki_buf detail;
+    mdki_buf_init(&detail, 16u << 20);
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(detail, sizeof detail, fmt, ap);
+    d->st = mdki_buf_addv(&detail, fmt, ap);
     va_end(ap);
+    if (d->st != MDK_OK) {
+        mdki_buf_free(&detail);
+        return;
+    }
     d->breaking |= breaking;
-    d->st = mdki_buf_addf(d->b, "%s\n    {\"impact\": \"%s\", \"what\": ", d->n++ ? "," : "", breaking ? "breaking" : "compatible");
-    if (d->st == MDK_OK) d->st = mdki_buf_json_string(d->b, what);
-    if (d->st == MDK_OK) d->st = mdki_buf_addf(d->b, ", \"detail\": ");
-    if (d->st == MDK_OK) d->st = mdki_buf_json_string(d->b, detail);
-    if (d->st == MDK_OK) d->st = mdki_buf_addc(d->b, '}');
+    d->n++;
+    mdki_jw_object(d->w);
+    mdki_jw_key(d->w, "impact");
+    mdki_jw_string(d->w, breaking ? "breaking" : "compatible");
+    mdki_jw_key(d->w, "what");
+    mdki_jw_string(d->w, what);
+    mdki_jw_key(d->w, "detail");
+    mdki_jw_stringn(d->w, detail.data ? detail.data : "", detail.len);
+    mdki_jw_end_object(d->w);
+    mdki_buf_free(&detail);
 }
 
 static mdk_status graph_of(const mdk_bundle *b, mdk_graph_info **g, char sha[65])
@@ -127,11 +137,27 @@ mdk_status mdk_bundle_diff(const mdk_bundle *old_b, const mdk_bundle *new_b, cha
     mdki_buf_init(&sb, 1u << 20);
     mdk_graph_info *ga = NULL, *gb = NULL;
     char ha[65], hb[65];
-    diff d = {&out, 0, 0, MDK_OK};
+    mdki_jw w;
+    mdki_jw_init(&w, &out, 1);
+    diff d = {&w, 0, 0, MDK_OK};
     mdk_status st = graph_of(old_b, &ga, ha);
     if (st == MDK_OK) st = graph_of(new_b, &gb, hb);
-    if (st == MDK_OK) st = mdki_buf_addf(&out, "{\n  \"old\": \"%s %s\",\n  \"new\": \"%s %s\",\n  \"changes\": [", a->name,
-                                          mdk_spec_version(a), b->name, mdk_spec_version(b));
+    if (st == MDK_OK) {
+        mdki_buf id;
+        mdki_buf_init(&id, 1024);
+        mdki_jw_object(&w);
+        for (int k = 0; k < 2; k++) {
+            const mdk_spec *sp = k ? b : a;
+            id.len = 0;
+            if (mdki_buf_addf(&id, "%s %s", sp->name, mdk_spec_version(sp)) != MDK_OK) w.st = MDK_ERR_NO_MEMORY;
+            mdki_jw_key(&w, k ? "new" : "old");
+            mdki_jw_stringn(&w, id.data ? id.data : "", id.len);
+        }
+        mdki_buf_free(&id);
+        mdki_jw_key(&w, "changes");
+        mdki_jw_array(&w);
+        st = w.st;
+    }
     if (st == MDK_OK) {
         if (strcmp(a->name, b->name) != 0) change(&d, 1, "name", "%s -> %s: clients address the model by name", a->name, b->name);
         compare_values(&d, "input", ga->inputs, ga->n_inputs, gb->inputs, gb->n_inputs);
@@ -158,11 +184,17 @@ mdk_status mdk_bundle_diff(const mdk_bundle *old_b, const mdk_bundle *new_b, cha
         if (strcmp(ha, hb) != 0) change(&d, 0, "model", "new weights or graph: sha256 %.12s... -> %.12s...", ha, hb);
         st = d.st;
     }
-    if (st == MDK_OK)
-        st = mdki_buf_addf(&out, "\n  ],\n  \"breaking\": %s,\n  \"summary\": \"%s\"\n}\n", d.breaking ? "true" : "false",
-                           d.breaking ? "breaking: the new bundle cannot replace the old one in place"
-                                      : d.n ? "compatible: the new bundle can replace the old one in place"
-                                            : "identical interfaces");
+    if (st == MDK_OK) {
+        mdki_jw_end_array(&w);
+        mdki_jw_key(&w, "breaking");
+        mdki_jw_bool(&w, d.breaking);
+        mdki_jw_key(&w, "summary");
+        mdki_jw_string(&w, d.breaking ? "breaking: the new bundle cannot replace the old one in place"
+                           : d.n ? "compatible: the new bundle can replace the old one in place"
+                                 : "identical interfaces");
+        mdki_jw_end_object(&w);
+        st = mdki_jw_finish(&w);
+    }
     mdk_graph_info_free(ga);
     mdk_graph_info_free(gb);
     mdki_buf_free(&sa);

@@ -245,134 +245,261 @@ static mdk_status model_card(const mdk_spec *s, const mdk_model *m, const mdk_gr
 
 /* ---- OpenAPI ---- */
 
-static cJSON *tensor_schema(void)
+/* {"type": TYPE} as the value of `key`. */
+static void typed(mdki_jw *w, const char *key, const char *type)
 {
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "type", "object");
-    cJSON *req = cJSON_AddArrayToObject(o, "required");
-    cJSON_AddItemToArray(req, cJSON_CreateString("name"));
-    cJSON_AddItemToArray(req, cJSON_CreateString("shape"));
-    cJSON_AddItemToArray(req, cJSON_CreateString("datatype"));
-    cJSON *p = cJSON_AddObjectToObject(o, "properties");
-    cJSON_AddStringToObject(cJSON_AddObjectToObject(p, "name"), "type", "string");
-    cJSON *shape = cJSON_AddObjectToObject(p, "shape");
-    cJSON_AddStringToObject(shape, "type", "array");
-    cJSON_AddStringToObject(cJSON_AddObjectToObject(shape, "items"), "type", "integer");
-    cJSON *dt = cJSON_AddObjectToObject(p, "datatype");
-    cJSON_AddStringToObject(dt, "type", "string");
-    cJSON *en = cJSON_AddArrayToObject(dt, "enum");
-    static const char *const types[] = {"BOOL", "UINT8", "UINT16", "UINT32", "UINT64", "INT8", "INT16", "INT32",
-                                        "INT64", "FP16", "FP32", "FP64", "BYTES", "BF16"};
-    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) cJSON_AddItemToArray(en, cJSON_CreateString(types[i]));
-    cJSON_AddStringToObject(cJSON_AddObjectToObject(p, "data"), "type", "array");
-    cJSON_AddStringToObject(cJSON_AddObjectToObject(p, "parameters"), "type", "object");
-    return o;
+    mdki_jw_key(w, key);
+    mdki_jw_object(w);
+    mdki_jw_key(w, "type");
+    mdki_jw_string(w, type);
+    mdki_jw_end_object(w);
 }
 
-static cJSON *op(cJSON *paths, const char *path, const char *method, const char *summary, const char *tag)
+static void tensor_schema(mdki_jw *w)
 {
-    cJSON *item = cJSON_GetObjectItemCaseSensitive(paths, path);
-    if (!item) item = cJSON_AddObjectToObject(paths, path);
-    cJSON *o = cJSON_AddObjectToObject(item, method);
-    cJSON_AddStringToObject(o, "summary", summary);
-    cJSON_AddItemToArray(cJSON_AddArrayToObject(o, "tags"), cJSON_CreateString(tag));
-    cJSON *r = cJSON_AddObjectToObject(o, "responses");
-    cJSON_AddStringToObject(cJSON_AddObjectToObject(r, "200"), "description", "OK");
-    cJSON *e = cJSON_AddObjectToObject(r, "default");
-    cJSON_AddStringToObject(e, "description", "Error: {\"error\": \"what was wrong and what was expected\"}");
-    return o;
+    static const mdk_dtype types[] = {MDK_DTYPE_BOOL, MDK_DTYPE_UINT8, MDK_DTYPE_UINT16, MDK_DTYPE_UINT32,
+                                      MDK_DTYPE_UINT64, MDK_DTYPE_INT8, MDK_DTYPE_INT16, MDK_DTYPE_INT32,
+                                      MDK_DTYPE_INT64, MDK_DTYPE_FLOAT16, MDK_DTYPE_FLOAT32, MDK_DTYPE_FLOAT64,
+                                      MDK_DTYPE_STRING, MDK_DTYPE_BFLOAT16};
+    mdki_jw_object(w);
+    mdki_jw_key(w, "type");
+    mdki_jw_string(w, "object");
+    mdki_jw_key(w, "required");
+    mdki_jw_array(w);
+    mdki_jw_string(w, "name");
+    mdki_jw_string(w, "shape");
+    mdki_jw_string(w, "datatype");
+    mdki_jw_end_array(w);
+    mdki_jw_key(w, "properties");
+    mdki_jw_object(w);
+    typed(w, "name", "string");
+    mdki_jw_key(w, "shape");
+    mdki_jw_object(w);
+    mdki_jw_key(w, "type");
+    mdki_jw_string(w, "array");
+    typed(w, "items", "integer");
+    mdki_jw_end_object(w);
+    mdki_jw_key(w, "datatype");
+    mdki_jw_object(w);
+    mdki_jw_key(w, "type");
+    mdki_jw_string(w, "string");
+    mdki_jw_key(w, "enum");
+    mdki_jw_array(w);
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) mdki_jw_string(w, mdk_v2_datatype(types[i]));
+    mdki_jw_end_array(w);
+    mdki_jw_end_object(w);
+    typed(w, "data", "array");
+    typed(w, "parameters", "object");
+    mdki_jw_end_object(w);
+    mdki_jw_end_object(w);
 }
 
-static void json_body(cJSON *o, cJSON *schema, cJSON *example)
+/* Opens the operation METHOD of `path` (its own path item: every path has one method here): summary, tag,
+ * responses. The caller adds to it, then closes it with end_op. */
+static void op(mdki_jw *w, const char *path, const char *method, const char *summary, const char *tag)
 {
-    cJSON *rb = cJSON_AddObjectToObject(o, "requestBody");
-    cJSON_AddBoolToObject(rb, "required", 1);
-    cJSON *mt = cJSON_AddObjectToObject(cJSON_AddObjectToObject(rb, "content"), "application/json");
-    cJSON_AddItemToObject(mt, "schema", schema);
-    if (example) cJSON_AddItemToObject(mt, "example", example);
+    mdki_jw_key(w, path);
+    mdki_jw_object(w);
+    mdki_jw_key(w, method);
+    mdki_jw_object(w);
+    mdki_jw_key(w, "summary");
+    mdki_jw_string(w, summary);
+    mdki_jw_key(w, "tags");
+    mdki_jw_array(w);
+    mdki_jw_string(w, tag);
+    mdki_jw_end_array(w);
+    mdki_jw_key(w, "responses");
+    mdki_jw_object(w);
+    mdki_jw_key(w, "200");
+    mdki_jw_object(w);
+    mdki_jw_key(w, "description");
+    mdki_jw_string(w, "OK");
+    mdki_jw_end_object(w);
+    mdki_jw_key(w, "default");
+    mdki_jw_object(w);
+    mdki_jw_key(w, "description");
+    mdki_jw_string(w, "Error: {\"error\": \"what was wrong and what was expected\"}");
+    mdki_jw_end_object(w);
+    mdki_jw_end_object(w);
+}
+
+static void end_op(mdki_jw *w)
+{
+    mdki_jw_end_object(w);
+    mdki_jw_end_object(w);
+}
+
+static void simple_op(mdki_jw *w, const char *path, const char *method, const char *summary, const char *tag)
+{
+    op(w, path, method, summary, tag);
+    end_op(w);
+}
+
+/* A path from a format and the model's name and version (a name is at most 128 characters, checked by the
+ * spec reader; a longer path would be a programming error). */
+static const char *model_path(char *buf, size_t size, const char *fmt, const mdk_spec *s)
+{
+    int n = snprintf(buf, size, fmt, s->name, s->version);
+    MDKI_ASSERT(n > 0 && (size_t)n < size);
+    return buf;
+}
+
+/* The v2 inference request body: its schema and an example built from the model's inputs. */
+static void infer_body(mdki_jw *w, const mdk_model *m)
+{
+    mdki_jw_key(w, "requestBody");
+    mdki_jw_object(w);
+    mdki_jw_key(w, "required");
+    mdki_jw_bool(w, 1);
+    mdki_jw_key(w, "content");
+    mdki_jw_object(w);
+    mdki_jw_key(w, "application/json");
+    mdki_jw_object(w);
+    mdki_jw_key(w, "schema");
+    mdki_jw_object(w);
+    mdki_jw_key(w, "type");
+    mdki_jw_string(w, "object");
+    mdki_jw_key(w, "properties");
+    mdki_jw_object(w);
+    typed(w, "id", "string");
+    mdki_jw_key(w, "inputs");
+    mdki_jw_object(w);
+    mdki_jw_key(w, "type");
+    mdki_jw_string(w, "array");
+    mdki_jw_key(w, "items");
+    tensor_schema(w);
+    mdki_jw_end_object(w);
+    mdki_jw_key(w, "outputs");
+    mdki_jw_object(w);
+    mdki_jw_key(w, "type");
+    mdki_jw_string(w, "array");
+    mdki_jw_key(w, "items");
+    mdki_jw_object(w);
+    mdki_jw_key(w, "properties");
+    mdki_jw_object(w);
+    typed(w, "name", "string");
+    mdki_jw_end_object(w);
+    mdki_jw_end_object(w);
+    mdki_jw_end_object(w);
+    mdki_jw_end_object(w); /* properties */
+    mdki_jw_end_object(w); /* schema */
+    mdki_jw_key(w, "example");
+    mdki_jw_object(w);
+    mdki_jw_key(w, "inputs");
+    mdki_jw_array(w);
+    for (size_t i = 0; i < mdk_model_input_count(m); i++) {
+        const mdk_value_info *v = mdk_model_input(m, i);
+        const char *dt = mdk_v2_datatype(v->dtype);
+        size_t count = 1;
+        mdki_jw_object(w);
+        mdki_jw_key(w, "name");
+        mdki_jw_string(w, v->name);
+        mdki_jw_key(w, "shape");
+        mdki_jw_array(w);
+        for (size_t k = 0; k < v->ndim; k++) {
+            long long d = v->dims[k].value >= 0 ? v->dims[k].value : 1;
+            mdki_jw_int(w, d);
+            count *= (size_t)d;
+        }
+        mdki_jw_end_array(w);
+        mdki_jw_key(w, "datatype");
+        mdki_jw_string(w, dt ? dt : "FP32");
+        mdki_jw_key(w, "data");
+        mdki_jw_array(w);
+        for (size_t k = 0; k < count && k < 100000; k++) mdki_jw_int(w, 0);
+        mdki_jw_end_array(w);
+        mdki_jw_end_object(w);
+    }
+    mdki_jw_end_array(w);
+    mdki_jw_end_object(w); /* example */
+    mdki_jw_end_object(w); /* application/json */
+    mdki_jw_end_object(w); /* content */
+    mdki_jw_end_object(w); /* requestBody */
+}
+
+/* The image upload body of /v1/.../predict: multipart or a raw JPEG/PNG body. */
+static void upload_body(mdki_jw *w)
+{
+    mdki_jw_key(w, "requestBody");
+    mdki_jw_object(w);
+    mdki_jw_key(w, "required");
+    mdki_jw_bool(w, 1);
+    mdki_jw_key(w, "content");
+    mdki_jw_object(w);
+    mdki_jw_key(w, "multipart/form-data");
+    mdki_jw_object(w);
+    mdki_jw_key(w, "schema");
+    mdki_jw_object(w);
+    mdki_jw_key(w, "type");
+    mdki_jw_string(w, "object");
+    mdki_jw_key(w, "properties");
+    mdki_jw_object(w);
+    mdki_jw_key(w, "file");
+    mdki_jw_object(w);
+    mdki_jw_key(w, "type");
+    mdki_jw_string(w, "string");
+    mdki_jw_key(w, "format");
+    mdki_jw_string(w, "binary");
+    mdki_jw_end_object(w);
+    mdki_jw_end_object(w);
+    mdki_jw_end_object(w);
+    mdki_jw_end_object(w);
+    for (int k = 0; k < 2; k++) {
+        mdki_jw_key(w, k ? "image/png" : "image/jpeg");
+        mdki_jw_object(w);
+        mdki_jw_key(w, "schema");
+        mdki_jw_object(w);
+        mdki_jw_key(w, "type");
+        mdki_jw_string(w, "string");
+        mdki_jw_key(w, "format");
+        mdki_jw_string(w, "binary");
+        mdki_jw_end_object(w);
+        mdki_jw_end_object(w);
+    }
+    mdki_jw_end_object(w);
+    mdki_jw_end_object(w);
 }
 
 static mdk_status openapi(const mdk_spec *s, const mdk_model *m, mdki_buf *b)
 {
-    cJSON *doc = cJSON_CreateObject();
-    cJSON_AddStringToObject(doc, "openapi", "3.0.3");
-    cJSON *info = cJSON_AddObjectToObject(doc, "info");
-    char title[600];
-    snprintf(title, sizeof title, "%s %s", s->name, s->version);
-    cJSON_AddStringToObject(info, "title", title);
-    cJSON_AddStringToObject(info, "version", s->version);
-    cJSON_AddStringToObject(info, "description", s->description ? s->description : "Served by mdk serve.");
-    cJSON *paths = cJSON_AddObjectToObject(doc, "paths");
-    char p[1200];
-    op(paths, "/v2", "get", "Server metadata (name, version, extensions)", "server");
-    op(paths, "/v2/health/live", "get", "Liveness", "server");
-    op(paths, "/v2/health/ready", "get", "Readiness", "server");
-    snprintf(p, sizeof p, "/v2/models/%s", s->name);
-    op(paths, p, "get", "Model metadata: inputs and outputs with datatypes and shapes", "model");
-    snprintf(p, sizeof p, "/v2/models/%s/versions/%s", s->name, s->version);
-    op(paths, p, "get", "Metadata of this version", "model");
-    snprintf(p, sizeof p, "/v2/models/%s/ready", s->name);
-    op(paths, p, "get", "Model readiness", "model");
-    snprintf(p, sizeof p, "/v2/models/%s/infer", s->name);
-    cJSON *inf = op(paths, p, "post", "Inference on tensors (Open Inference Protocol v2)", "inference");
-    cJSON *req = cJSON_CreateObject();
-    cJSON_AddStringToObject(req, "type", "object");
-    cJSON *rp = cJSON_AddObjectToObject(req, "properties");
-    cJSON_AddStringToObject(cJSON_AddObjectToObject(rp, "id"), "type", "string");
-    cJSON *ins = cJSON_AddObjectToObject(rp, "inputs");
-    cJSON_AddStringToObject(ins, "type", "array");
-    cJSON_AddItemToObject(ins, "items", tensor_schema());
-    cJSON *outs = cJSON_AddObjectToObject(rp, "outputs");
-    cJSON_AddStringToObject(outs, "type", "array");
-    cJSON_AddStringToObject(cJSON_AddObjectToObject(cJSON_AddObjectToObject(outs, "items"), "properties"), "name", "string");
-    cJSON *example = cJSON_CreateObject();
-    cJSON *exin = cJSON_AddArrayToObject(example, "inputs");
-    for (size_t i = 0; i < mdk_model_input_count(m); i++) {
-        const mdk_value_info *v = mdk_model_input(m, i);
-        cJSON *t = cJSON_CreateObject();
-        cJSON_AddStringToObject(t, "name", v->name);
-        cJSON *sh = cJSON_AddArrayToObject(t, "shape");
-        size_t count = 1;
-        for (size_t k = 0; k < v->ndim; k++) {
-            long long d = v->dims[k].value >= 0 ? v->dims[k].value : 1;
-            cJSON_AddItemToArray(sh, cJSON_CreateNumber((double)d));
-            count *= (size_t)d;
-        }
-        static const char *const kserve[] = {[MDK_DTYPE_FLOAT32] = "FP32", [MDK_DTYPE_UINT8] = "UINT8", [MDK_DTYPE_INT8] = "INT8",
-            [MDK_DTYPE_UINT16] = "UINT16", [MDK_DTYPE_INT16] = "INT16", [MDK_DTYPE_INT32] = "INT32", [MDK_DTYPE_INT64] = "INT64",
-            [MDK_DTYPE_STRING] = "BYTES", [MDK_DTYPE_BOOL] = "BOOL", [MDK_DTYPE_FLOAT16] = "FP16", [MDK_DTYPE_FLOAT64] = "FP64",
-            [MDK_DTYPE_UINT32] = "UINT32", [MDK_DTYPE_UINT64] = "UINT64", [MDK_DTYPE_BFLOAT16] = "BF16"};
-        cJSON_AddStringToObject(t, "datatype", (size_t)v->dtype < sizeof kserve / sizeof kserve[0] && kserve[v->dtype] ? kserve[v->dtype] : "FP32");
-        cJSON *data = cJSON_AddArrayToObject(t, "data");
-        for (size_t k = 0; k < count && k < 100000; k++) cJSON_AddItemToArray(data, cJSON_CreateNumber(0));
-        cJSON_AddItemToArray(exin, t);
-    }
-    json_body(inf, req, example);
+    char p[400];
+    mdki_jw w;
+    mdki_jw_init(&w, b, 1);
+    mdki_jw_object(&w);
+    mdki_jw_key(&w, "openapi");
+    mdki_jw_string(&w, "3.0.3");
+    mdki_jw_key(&w, "info");
+    mdki_jw_object(&w);
+    mdki_jw_key(&w, "title");
+    mdki_jw_string(&w, model_path(p, sizeof p, "%s %s", s));
+    mdki_jw_key(&w, "version");
+    mdki_jw_string(&w, s->version);
+    mdki_jw_key(&w, "description");
+    mdki_jw_string(&w, s->description ? s->description : "Served by mdk serve.");
+    mdki_jw_end_object(&w);
+    mdki_jw_key(&w, "paths");
+    mdki_jw_object(&w);
+    simple_op(&w, "/v2", "get", "Server metadata (name, version, extensions)", "server");
+    simple_op(&w, "/v2/health/live", "get", "Liveness", "server");
+    simple_op(&w, "/v2/health/ready", "get", "Readiness", "server");
+    simple_op(&w, model_path(p, sizeof p, "/v2/models/%s", s), "get",
+              "Model metadata: inputs and outputs with datatypes and shapes", "model");
+    simple_op(&w, model_path(p, sizeof p, "/v2/models/%s/versions/%s", s), "get", "Metadata of this version", "model");
+    simple_op(&w, model_path(p, sizeof p, "/v2/models/%s/ready", s), "get", "Model readiness", "model");
+    op(&w, model_path(p, sizeof p, "/v2/models/%s/infer", s), "post", "Inference on tensors (Open Inference Protocol v2)",
+       "inference");
+    infer_body(&w, m);
+    end_op(&w);
     if (s->pre.present) {
-        snprintf(p, sizeof p, "/v1/models/%s/predict", s->name);
-        cJSON *pr = op(paths, p, "post", "An image file through the model's pre- and post-processing (JSON result)", "inference");
-        cJSON *rb = cJSON_AddObjectToObject(pr, "requestBody");
-        cJSON_AddBoolToObject(rb, "required", 1);
-        cJSON *content = cJSON_AddObjectToObject(rb, "content");
-        cJSON *mp = cJSON_AddObjectToObject(cJSON_AddObjectToObject(content, "multipart/form-data"), "schema");
-        cJSON_AddStringToObject(mp, "type", "object");
-        cJSON *file = cJSON_AddObjectToObject(cJSON_AddObjectToObject(mp, "properties"), "file");
-        cJSON_AddStringToObject(file, "type", "string");
-        cJSON_AddStringToObject(file, "format", "binary");
-        cJSON *raw = cJSON_AddObjectToObject(cJSON_AddObjectToObject(content, "image/jpeg"), "schema");
-        cJSON_AddStringToObject(raw, "type", "string");
-        cJSON_AddStringToObject(raw, "format", "binary");
-        cJSON *png = cJSON_AddObjectToObject(cJSON_AddObjectToObject(content, "image/png"), "schema");
-        cJSON_AddStringToObject(png, "type", "string");
-        cJSON_AddStringToObject(png, "format", "binary");
+        op(&w, model_path(p, sizeof p, "/v1/models/%s/predict", s), "post",
+           "An image file through the model's pre- and post-processing (JSON result)", "inference");
+        upload_body(&w);
+        end_op(&w);
     }
-    op(paths, "/metrics", "get", "Prometheus metrics", "server");
-    char *text = cJSON_Print(doc);
-    cJSON_Delete(doc);
-    if (!text) return mdki_fail(MDK_ERR_NO_MEMORY, "out of memory");
-    mdk_status st = mdki_buf_addf(b, "%s\n", text);
-    cJSON_free(text);
-    return st;
+    simple_op(&w, "/metrics", "get", "Prometheus metrics", "server");
+    mdki_jw_end_object(&w); /* paths */
+    mdki_jw_end_object(&w);
+    return mdki_jw_finish(&w);
 }
 
 mdk_status mdki_gen_docs(const mdk_spec *s, const mdk_model *m, const char *model_path, const char *bench_json,

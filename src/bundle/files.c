@@ -30,22 +30,6 @@ void mdki_sha256_hex(const void *data, size_t len, char out[65])
     sodium_bin2hex(out, 65, h, sizeof h);
 }
 
-/* The length of the UTF-8 sequence starting at `s` and its code point; 0 when malformed (overlong forms,
- * surrogates and values beyond U+10FFFF included). */
-static size_t utf8_next(const unsigned char *s, uint32_t *cp)
-{
-    if (s[0] < 0x80) return *cp = s[0], 1;
-    size_t n = s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc2 && s[0] < 0xe0 ? 2 : 0;
-    if (!n || s[0] > 0xf4) return 0;
-    uint32_t v = s[0] & (0x7f >> n);
-    for (size_t i = 1; i < n; i++) {
-        if ((s[i] & 0xc0) != 0x80) return 0;
-        v = v << 6 | (s[i] & 0x3f);
-    }
-    if ((n == 3 && v < 0x800) || (n == 4 && (v < 0x10000 || v > 0x10ffff)) || (v >= 0xd800 && v <= 0xdfff)) return 0;
-    return *cp = v, n;
-}
-
 /* Combining marks: a name holding one is in decomposed form (NFD), and could name the same file as its
  * precomposed twin on systems that normalize names. */
 static int is_combining(uint32_t c)
@@ -85,7 +69,7 @@ mdk_status mdki_bundle_check_path(const char *path, int in_top_dir)
                          cut ? "..." : "", depth, MDKI_BUNDLE_MAX_DEPTH);
     for (const unsigned char *c = (const unsigned char *)path; *c;) {
         uint32_t cp = 0;
-        size_t n = utf8_next(c, &cp);
+        size_t n = mdki_utf8_next(c, &cp);
         if (!n)
             return mdki_fail(MDK_ERR_FORMAT, "entry path '%s%s' is not valid UTF-8 (byte %zu)", shown,
                              cut ? "..." : "", (size_t)(c - (const unsigned char *)path));
@@ -169,19 +153,35 @@ void mdki_files_digest(const mdki_files *f, char out[65])
 
 mdk_status mdki_manifest_write(const mdki_files *f, const char *name, const char *version, mdki_buf *b)
 {
-    char digest[65];
+    char digest[65], tagged[80];
     mdki_files_digest(f, digest);
-    mdk_status st = mdki_buf_addf(b, "{\n  \"format\": \"mdk-bundle\",\n  \"format_version\": %d,\n  \"name\": ",
-                                  MDKI_BUNDLE_FORMAT_VERSION);
-    if (st == MDK_OK) st = mdki_buf_json_string(b, name);
-    if (st == MDK_OK) st = mdki_buf_addf(b, ",\n  \"version\": ");
-    if (st == MDK_OK) st = mdki_buf_json_string(b, version);
-    if (st == MDK_OK) st = mdki_buf_addf(b, ",\n  \"digest\": \"sha256:%s\",\n  \"files\": [", digest);
-    for (size_t i = 0; i < f->n && st == MDK_OK; i++) {
-        st = mdki_buf_addf(b, "%s\n    {\"path\": ", i ? "," : "");
-        if (st == MDK_OK) st = mdki_buf_json_string(b, f->items[i].path);
-        if (st == MDK_OK) st = mdki_buf_addf(b, ", \"size\": %zu, \"sha256\": \"%s\"}", f->items[i].size, f->items[i].sha256);
+    snprintf(tagged, sizeof tagged, "sha256:%s", digest);
+    mdki_jw w;
+    mdki_jw_init(&w, b, 1);
+    mdki_jw_object(&w);
+    mdki_jw_key(&w, "format");
+    mdki_jw_string(&w, "mdk-bundle");
+    mdki_jw_key(&w, "format_version");
+    mdki_jw_int(&w, MDKI_BUNDLE_FORMAT_VERSION);
+    mdki_jw_key(&w, "name");
+    mdki_jw_string(&w, name);
+    mdki_jw_key(&w, "version");
+    mdki_jw_string(&w, version);
+    mdki_jw_key(&w, "digest");
+    mdki_jw_string(&w, tagged);
+    mdki_jw_key(&w, "files");
+    mdki_jw_array(&w);
+    for (size_t i = 0; i < f->n; i++) {
+        mdki_jw_object(&w);
+        mdki_jw_key(&w, "path");
+        mdki_jw_string(&w, f->items[i].path);
+        mdki_jw_key(&w, "size");
+        mdki_jw_uint(&w, f->items[i].size);
+        mdki_jw_key(&w, "sha256");
+        mdki_jw_string(&w, f->items[i].sha256);
+        mdki_jw_end_object(&w);
     }
-    if (st == MDK_OK) st = mdki_buf_addf(b, "\n  ]\n}\n");
-    return st;
+    mdki_jw_end_array(&w);
+    mdki_jw_end_object(&w);
+    return mdki_jw_finish(&w);
 }

@@ -81,7 +81,7 @@ static mdk_status check_interface(const mdk_spec *s, const mdk_model *m)
 
 /* Test cases from images: each image through the pipeline (batch of one); its preprocessed input and the
  * model's outputs become case_NN/<name> entries, its postprocessed result goes into cases.json. */
-static mdk_status image_cases(const mdk_spec *s, mdk_model *m, mdki_files *f, mdki_buf *cases, mdk_tensor ***ins,
+static mdk_status image_cases(const mdk_spec *s, mdk_model *m, mdki_files *f, mdki_jw *cases, mdk_tensor ***ins,
                               size_t *n_in, mdk_tensor ***exps, size_t *n_exp, char **img_names)
 {
     mdk_status st = MDK_OK;
@@ -106,9 +106,15 @@ static mdk_status image_cases(const mdk_spec *s, mdk_model *m, mdki_files *f, md
         if (st == MDK_OK) st = mdk_model_run(m, &x, 1, &outs, &n_outs);
         if (st == MDK_OK) st = mdk_postprocess(s, outs, n_outs, info, (const char *const *)&img_names[i], &json);
         if (st == MDK_OK) {
-            st = mdki_buf_addf(cases, "%s\n    {\"name\": \"%s\", \"image\": ", i ? "," : "", case_name);
-            if (st == MDK_OK) st = mdki_buf_json_string(cases, img_names[i]);
-            if (st == MDK_OK) st = mdki_buf_addf(cases, ", \"result\": %.*s}", (int)strcspn(json, "\n"), json);
+            mdki_jw_object(cases);
+            mdki_jw_key(cases, "name");
+            mdki_jw_string(cases, case_name);
+            mdki_jw_key(cases, "image");
+            mdki_jw_string(cases, img_names[i]);
+            mdki_jw_key(cases, "result");
+            mdki_jw_raw(cases, json, strcspn(json, "\n"));
+            mdki_jw_end_object(cases);
+            st = cases->st;
         }
         /* keep the tensors, renamed CASE/NAME, for the npz files */
         char nm[1100];
@@ -310,11 +316,26 @@ mdk_status mdk_pack(const char *spec_path, const mdk_pack_options *opts, char **
     /* test cases */
     if (st == MDK_OK && s->n_test_images && !(img_names = mdki_calloc(s->n_test_images, sizeof *img_names)))
         st = MDK_ERR_NO_MEMORY;
-    if (st == MDK_OK) st = mdki_buf_addf(&cases, "{\n  \"format_version\": 1,\n  \"rtol\": %.9g,\n  \"atol\": %.9g,\n  \"cases\": [",
-                                          s->rtol, s->atol);
-    if (st == MDK_OK && s->n_test_images) st = image_cases(s, m, &f, &cases, &ins, &n_in, &exps, &n_exp, img_names);
+    mdki_jw cw; /* cases.json */
+    mdki_jw_init(&cw, &cases, 1);
+    if (st == MDK_OK) {
+        mdki_jw_object(&cw);
+        mdki_jw_key(&cw, "format_version");
+        mdki_jw_int(&cw, 1);
+        mdki_jw_key(&cw, "rtol");
+        mdki_jw_number(&cw, s->rtol, 9);
+        mdki_jw_key(&cw, "atol");
+        mdki_jw_number(&cw, s->atol, 9);
+        mdki_jw_key(&cw, "cases");
+        mdki_jw_array(&cw);
+    }
+    if (st == MDK_OK && s->n_test_images) st = image_cases(s, m, &f, &cw, &ins, &n_in, &exps, &n_exp, img_names);
     if (st == MDK_OK && s->test_inputs) st = tensor_cases(s, m, &ins, &n_in, &exps, &n_exp);
-    if (st == MDK_OK) st = mdki_buf_addf(&cases, "\n  ]\n}\n");
+    if (st == MDK_OK) {
+        mdki_jw_end_array(&cw);
+        mdki_jw_end_object(&cw);
+        st = mdki_jw_finish(&cw);
+    }
     if (st == MDK_OK) st = add_tensors(&f, "test_cases/inputs.npz", ins, n_in, tmp_dir);
     if (st == MDK_OK) st = add_tensors(&f, "test_cases/expected_outputs.npz", exps, n_exp, tmp_dir);
     char summary[256] = "";

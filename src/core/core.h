@@ -4,6 +4,7 @@
 #define MDK_CORE_H
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "mdk/mdk.h"
@@ -70,11 +71,45 @@ void mdki_buf_init(mdki_buf *b, size_t limit);
 void mdki_buf_free(mdki_buf *b);
 mdk_status mdki_buf_add(mdki_buf *b, const void *p, size_t n);
 mdk_status mdki_buf_addf(mdki_buf *b, const char *fmt, ...) MDKI_PRINTF(2, 3);
+mdk_status mdki_buf_addv(mdki_buf *b, const char *fmt, va_list ap) MDKI_PRINTF(2, 0);
 mdk_status mdki_buf_addc(mdki_buf *b, char c);
-/* Appends `s` as a JSON string literal, quoted and escaped. */
+/* Appends `s` as a JSON string literal (also a YAML double-quoted scalar), escaped as mdki_jw_string does. */
 mdk_status mdki_buf_json_string(mdki_buf *b, const char *s);
 /* Hands the buffer's memory to the caller (NUL-terminated) and resets `b`. */
 char *mdki_buf_take(mdki_buf *b, size_t *len);
+
+/* The length of the UTF-8 sequence at `s` and its code point in `*cp`; 0 when it is not valid UTF-8 (overlong
+ * forms, surrogates and values above U+10FFFF included). */
+size_t mdki_utf8_next(const unsigned char *s, uint32_t *cp);
+
+/* A JSON writer over a capped buffer: the library's one way of writing JSON. Calls after an error do nothing;
+ * mdki_jw_finish returns the first error. `pretty` writes one value per line, indented by two spaces;
+ * otherwise ", " and ": " separate items on one line. Strings are escaped and invalid UTF-8 replaced by
+ * U+FFFD. NaN and infinities are written as the strings "NaN", "Infinity", "-Infinity". */
+#define MDKI_JW_MAX_DEPTH 32
+typedef struct mdki_jw {
+    mdki_buf *b;
+    mdk_status st;
+    int pretty, depth, after_key, too_deep;
+    size_t count[MDKI_JW_MAX_DEPTH]; /* items written so far at each open level */
+} mdki_jw;
+void mdki_jw_init(mdki_jw *w, mdki_buf *b, int pretty);
+void mdki_jw_object(mdki_jw *w);
+void mdki_jw_end_object(mdki_jw *w);
+void mdki_jw_array(mdki_jw *w);
+void mdki_jw_end_array(mdki_jw *w);
+void mdki_jw_key(mdki_jw *w, const char *key);
+void mdki_jw_string(mdki_jw *w, const char *s);          /* NULL writes "" */
+void mdki_jw_stringn(mdki_jw *w, const char *s, size_t n);
+void mdki_jw_int(mdki_jw *w, long long v);
+void mdki_jw_uint(mdki_jw *w, unsigned long long v);
+void mdki_jw_number(mdki_jw *w, double v, int digits);  /* %.<digits>g */
+void mdki_jw_fixed(mdki_jw *w, double v, int decimals); /* %.<decimals>f; null when not finite */
+void mdki_jw_bool(mdki_jw *w, int v);
+void mdki_jw_null(mdki_jw *w);
+/* A value already encoded as JSON (a nested document), written as it is. */
+void mdki_jw_raw(mdki_jw *w, const char *json, size_t len);
+mdk_status mdki_jw_finish(mdki_jw *w);
 
 /* Copies caller options of any struct_size into a full struct with defaults for the fields it lacks. */
 mdk_status mdki_options_copy(const mdk_options *in, mdk_options *out);

@@ -145,34 +145,43 @@ mdk_status mdki_buf_addc(mdki_buf *b, char c)
     return mdki_buf_add(b, &c, 1);
 }
 
-mdk_status mdki_buf_addf(mdki_buf *b, const char *fmt, ...)
+mdk_status mdki_buf_addv(mdki_buf *b, const char *fmt, va_list ap)
 {
     char small[256];
-    va_list ap;
-    va_start(ap, fmt);
+    va_list again;
+    va_copy(again, ap);
     int n = vsnprintf(small, sizeof small, fmt, ap);
-    va_end(ap);
-    if (n < 0) return mdki_fail(MDK_ERR_INVALID_ARGUMENT, "bad format string");
-    if ((size_t)n < sizeof small) return mdki_buf_add(b, small, (size_t)n);
+    if (n < 0 || (size_t)n < sizeof small) {
+        va_end(again);
+        return n < 0 ? mdki_fail(MDK_ERR_INVALID_ARGUMENT, "bad format string") : mdki_buf_add(b, small, (size_t)n);
+    }
     char *big = mdki_malloc((size_t)n + 1);
-    if (!big) return MDK_ERR_NO_MEMORY;
-    va_start(ap, fmt);
-    vsnprintf(big, (size_t)n + 1, fmt, ap);
-    va_end(ap);
+    if (!big) {
+        va_end(again);
+        return MDK_ERR_NO_MEMORY;
+    }
+    vsnprintf(big, (size_t)n + 1, fmt, again);
+    va_end(again);
     mdk_status st = mdki_buf_add(b, big, (size_t)n);
     mdki_free(big);
     return st;
 }
 
+mdk_status mdki_buf_addf(mdki_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    mdk_status st = mdki_buf_addv(b, fmt, ap);
+    va_end(ap);
+    return st;
+}
+
 mdk_status mdki_buf_json_string(mdki_buf *b, const char *s)
 {
-    mdk_status st = mdki_buf_addc(b, '"');
-    for (const unsigned char *p = (const unsigned char *)s; st == MDK_OK && *p; p++) {
-        if (*p == '"' || *p == '\\') st = mdki_buf_addf(b, "\\%c", *p);
-        else if (*p < 0x20) st = mdki_buf_addf(b, "\\u%04x", *p);
-        else st = mdki_buf_addc(b, (char)*p);
-    }
-    return st == MDK_OK ? mdki_buf_addc(b, '"') : st;
+    mdki_jw w;
+    mdki_jw_init(&w, b, 0);
+    mdki_jw_string(&w, s);
+    return mdki_jw_finish(&w);
 }
 
 char *mdki_buf_take(mdki_buf *b, size_t *len)

@@ -29,21 +29,46 @@ static const char *label_of(const mdk_spec *s, size_t i)
     return i < s->n_labels ? s->labels[i] : NULL;
 }
 
-static mdk_status image_header(mdki_buf *b, size_t k, const char *const *names, const mdk_prep_info *info)
+/* Opens image k's result object: its name (or index) and original size. */
+static void image_header(mdki_jw *w, size_t k, const char *const *names, const mdk_prep_info *info)
 {
-    mdk_status st = mdki_buf_addf(b, "%s{\"image\": ", k ? ", " : "");
-    if (st == MDK_OK) st = names ? mdki_buf_json_string(b, names[k]) : mdki_buf_addf(b, "%zu", k);
-    if (st == MDK_OK && info && k < info->n)
-        st = mdki_buf_addf(b, ", \"width\": %d, \"height\": %d", info->maps[k].orig_w, info->maps[k].orig_h);
-    return st;
+    mdki_jw_object(w);
+    mdki_jw_key(w, "image");
+    if (names) mdki_jw_string(w, names[k]);
+    else mdki_jw_uint(w, k);
+    if (info && k < info->n) {
+        mdki_jw_key(w, "width");
+        mdki_jw_int(w, info->maps[k].orig_w);
+        mdki_jw_key(w, "height");
+        mdki_jw_int(w, info->maps[k].orig_h);
+    }
 }
 
-static mdk_status label_field(mdki_buf *b, const mdk_spec *s, size_t cls)
+static void label_field(mdki_jw *w, const mdk_spec *s, size_t cls)
 {
     const char *l = label_of(s, cls);
-    if (!l) return MDK_OK;
-    mdk_status st = mdki_buf_addf(b, ", \"label\": ");
-    return st == MDK_OK ? mdki_buf_json_string(b, l) : st;
+    if (!l) return;
+    mdki_jw_key(w, "label");
+    mdki_jw_string(w, l);
+}
+
+/* Opens the document {"task": TASK, "results": [ ... */
+static void open_results(mdki_jw *w, const char *task)
+{
+    mdki_jw_object(w);
+    mdki_jw_key(w, "task");
+    mdki_jw_string(w, task);
+    mdki_jw_key(w, "results");
+    mdki_jw_array(w);
+}
+
+/* ... and closes it, one line with its newline. */
+static mdk_status close_results(mdki_jw *w)
+{
+    mdki_jw_end_array(w);
+    mdki_jw_end_object(w);
+    mdk_status st = mdki_jw_finish(w);
+    return st == MDK_OK ? mdki_buf_addc(w->b, '\n') : st;
 }
 
 /* ---- classification ---- */
@@ -73,7 +98,7 @@ void mdki_activate(double *v, size_t n, int activation)
 }
 
 static mdk_status classify(const mdk_spec *s, const mdk_tensor *t, const mdk_prep_info *info, const char *const *names,
-                           mdki_buf *b)
+                           mdki_jw *w)
 {
     const mdki_post *p = &s->post;
     size_t batch = t->ndim ? (size_t)t->shape[0] : 1;
@@ -85,25 +110,29 @@ static mdk_status classify(const mdk_spec *s, const mdk_tensor *t, const mdk_pre
                          "per image", s->n_labels, mdk_tensor_name(t), nc);
     double *v = mdki_malloc(nc * sizeof *v);
     scored *sc = mdki_malloc(nc * sizeof *sc);
-    mdk_status st = v && sc ? mdki_buf_addf(b, "{\"task\": \"classification\", \"results\": [") : MDK_ERR_NO_MEMORY;
-    for (size_t k = 0; k < batch && st == MDK_OK; k++) {
+    mdk_status st = v && sc ? MDK_OK : MDK_ERR_NO_MEMORY;
+    open_results(w, "classification");
+    for (size_t k = 0; k < batch && st == MDK_OK && w->st == MDK_OK; k++) {
         for (size_t i = 0; i < nc; i++) v[i] = mdk_tensor_get_f64(t, k * nc + i);
         mdki_activate(v, nc, p->activation);
         for (size_t i = 0; i < nc; i++) sc[i] = (scored){v[i], i};
         qsort(sc, nc, sizeof *sc, by_score_desc);
-        st = image_header(b, k, names, info);
-        if (st == MDK_OK) st = mdki_buf_addf(b, ", \"top\": [");
-        size_t shown = 0;
-        for (size_t i = 0; i < nc && shown < (size_t)p->top_k && st == MDK_OK; i++) {
-            if (sc[i].score < p->threshold) break;
-            st = mdki_buf_addf(b, "%s{\"index\": %zu", shown ? ", " : "", sc[i].index);
-            if (st == MDK_OK) st = label_field(b, s, sc[i].index);
-            if (st == MDK_OK) st = mdki_buf_addf(b, ", \"score\": %.6g}", sc[i].score);
-            shown++;
+        image_header(w, k, names, info);
+        mdki_jw_key(w, "top");
+        mdki_jw_array(w);
+        for (size_t i = 0; i < nc && i < (size_t)p->top_k && sc[i].score >= p->threshold; i++) {
+            mdki_jw_object(w);
+            mdki_jw_key(w, "index");
+            mdki_jw_uint(w, sc[i].index);
+            label_field(w, s, sc[i].index);
+            mdki_jw_key(w, "score");
+            mdki_jw_number(w, sc[i].score, 6);
+            mdki_jw_end_object(w);
         }
-        if (st == MDK_OK) st = mdki_buf_addf(b, "]}");
+        mdki_jw_end_array(w);
+        mdki_jw_end_object(w);
     }
-    if (st == MDK_OK) st = mdki_buf_addf(b, "]}\n");
+    if (st == MDK_OK) st = close_results(w);
     mdki_free(v);
     mdki_free(sc);
     return st;
@@ -160,7 +189,7 @@ static void to_xyxy(const float *in, mdki_box_format f, float *out)
 }
 
 static mdk_status detect(const mdk_spec *s, mdk_tensor *const *outs, size_t n_outs, const mdk_prep_info *info,
-                         const char *const *names, mdki_buf *b)
+                         const char *const *names, mdki_jw *w)
 {
     const mdki_post *p = &s->post;
     const mdk_tensor *comb = NULL, *bt = NULL, *stens = NULL;
@@ -198,8 +227,8 @@ static mdk_status detect(const mdk_spec *s, mdk_tensor *const *outs, size_t n_ou
     size_t *keep = mdki_malloc((nb ? nb : 1) * sizeof *keep), *src = mdki_malloc((nb ? nb : 1) * sizeof *src);
     double *cls = mdki_malloc((nc ? nc : 1) * sizeof *cls);
     mdk_status st = boxes && scores && classes && keep && src && cls ? MDK_OK : MDK_ERR_NO_MEMORY;
-    if (st == MDK_OK) st = mdki_buf_addf(b, "{\"task\": \"detection\", \"results\": [");
-    for (size_t k = 0; k < batch && st == MDK_OK; k++) {
+    if (st == MDK_OK) open_results(w, "detection");
+    for (size_t k = 0; k < batch && st == MDK_OK && w->st == MDK_OK; k++) {
         const mdki_prep_map *m = info && k < info->n ? &info->maps[k] : NULL;
         size_t n = 0;
         for (size_t i = 0; i < nb && n < MAX_CANDIDATES; i++) {
@@ -235,9 +264,10 @@ static mdk_status detect(const mdk_spec *s, mdk_tensor *const *outs, size_t n_ou
             st = mdki_fail(MDK_ERR_NO_MEMORY, "out of memory");
             break;
         }
-        st = image_header(b, k, names, info);
-        if (st == MDK_OK) st = mdki_buf_addf(b, ", \"detections\": [");
-        for (size_t i = 0; i < kept && st == MDK_OK; i++) {
+        image_header(w, k, names, info);
+        mdki_jw_key(w, "detections");
+        mdki_jw_array(w);
+        for (size_t i = 0; i < kept; i++) {
             float *bx = boxes + 4 * keep[i];
             double o[4] = {bx[0], bx[1], bx[2], bx[3]};
             if (m) { /* back to original pixels, clipped to the image */
@@ -245,14 +275,22 @@ static mdk_status detect(const mdk_spec *s, mdk_tensor *const *outs, size_t n_ou
                 o[1] = (o[1] - m->by) / m->ay, o[3] = (o[3] - m->by) / m->ay;
                 for (int j = 0; j < 4; j++) o[j] = fmin(fmax(o[j], 0), j % 2 ? m->orig_h : m->orig_w);
             }
-            st = mdki_buf_addf(b, "%s{\"box\": [%.2f, %.2f, %.2f, %.2f], \"score\": %.6g, \"class\": %zu", i ? ", " : "",
-                               o[0], o[1], o[2], o[3], scores[keep[i]], src[keep[i]]);
-            if (st == MDK_OK) st = label_field(b, s, src[keep[i]]);
-            if (st == MDK_OK) st = mdki_buf_addc(b, '}');
+            mdki_jw_object(w);
+            mdki_jw_key(w, "box");
+            mdki_jw_array(w);
+            for (int j = 0; j < 4; j++) mdki_jw_fixed(w, o[j], 2);
+            mdki_jw_end_array(w);
+            mdki_jw_key(w, "score");
+            mdki_jw_number(w, scores[keep[i]], 6);
+            mdki_jw_key(w, "class");
+            mdki_jw_uint(w, src[keep[i]]);
+            label_field(w, s, src[keep[i]]);
+            mdki_jw_end_object(w);
         }
-        if (st == MDK_OK) st = mdki_buf_addf(b, "]}");
+        mdki_jw_end_array(w);
+        mdki_jw_end_object(w);
     }
-    if (st == MDK_OK) st = mdki_buf_addf(b, "]}\n");
+    if (st == MDK_OK) st = close_results(w);
     mdki_free(boxes);
     mdki_free(scores);
     mdki_free(classes);
@@ -266,7 +304,7 @@ static mdk_status detect(const mdk_spec *s, mdk_tensor *const *outs, size_t n_ou
  * threshold, 0.5 by default), or [N, H, W] class indexes ---- */
 
 static mdk_status segment(const mdk_spec *s, const mdk_tensor *t, const mdk_prep_info *info, const char *const *names,
-                          mdki_buf *b)
+                          mdki_jw *w)
 {
     if (t->ndim != 4 && t->ndim != 3)
         return mdki_fail(MDK_ERR_MISMATCH, "postprocess: segmentation output '%s' must be [batch, classes, height, width] "
@@ -276,18 +314,29 @@ static mdk_status segment(const mdk_spec *s, const mdk_tensor *t, const mdk_prep
     if (mh == 0 || mw == 0) return mdki_fail(MDK_ERR_MISMATCH, "postprocess: segmentation output '%s' is empty",
                                              mdk_tensor_name(t));
     size_t *counts = mdki_calloc(nc > 1 ? nc : 65536, sizeof *counts);
-    mdk_status st = counts ? mdki_buf_addf(b, "{\"task\": \"segmentation\", \"results\": [") : MDK_ERR_NO_MEMORY;
-    for (size_t k = 0; k < batch && st == MDK_OK; k++) {
+    mdk_status st = counts ? MDK_OK : MDK_ERR_NO_MEMORY;
+    open_results(w, "segmentation");
+    for (size_t k = 0; k < batch && st == MDK_OK && w->st == MDK_OK; k++) {
         const mdki_prep_map *m = info && k < info->n ? &info->maps[k] : NULL;
         size_t ow = m ? (size_t)m->orig_w : mw, oh = m ? (size_t)m->orig_h : mh;
         size_t ncount = nc > 1 ? nc : 65536;
         memset(counts, 0, ncount * sizeof *counts);
-        st = image_header(b, k, names, info);
-        if (st == MDK_OK) st = mdki_buf_addf(b, ", \"mask\": {\"encoding\": \"rle\", \"size\": [%zu, %zu], \"runs\": [", oh, ow);
+        image_header(w, k, names, info);
+        mdki_jw_key(w, "mask");
+        mdki_jw_object(w);
+        mdki_jw_key(w, "encoding");
+        mdki_jw_string(w, "rle");
+        mdki_jw_key(w, "size");
+        mdki_jw_array(w);
+        mdki_jw_uint(w, oh);
+        mdki_jw_uint(w, ow);
+        mdki_jw_end_array(w);
+        mdki_jw_key(w, "runs"); /* (class, length) pairs in row-major order */
+        mdki_jw_array(w);
         long prev = -1;
-        size_t run = 0, runs = 0;
-        for (size_t y = 0; y < oh && st == MDK_OK; y++)
-            for (size_t x = 0; x < ow && st == MDK_OK; x++) {
+        size_t run = 0;
+        for (size_t y = 0; y < oh && w->st == MDK_OK; y++)
+            for (size_t x = 0; x < ow; x++) {
                 /* nearest mask pixel for this original pixel centre, through the preprocessing map */
                 double fx = m ? (((x + 0.5) * m->ax + m->bx) * mw / m->in_w) : x + 0.5;
                 double fy = m ? (((y + 0.5) * m->ay + m->by) * mh / m->in_h) : y + 0.5;
@@ -312,22 +361,35 @@ static mdk_status segment(const mdk_spec *s, const mdk_tensor *t, const mdk_prep
                     run++;
                     continue;
                 }
-                if (run) st = mdki_buf_addf(b, "%s%ld, %zu", runs++ ? ", " : "", prev, run);
+                if (run) {
+                    mdki_jw_int(w, prev);
+                    mdki_jw_uint(w, run);
+                }
                 prev = cls;
                 run = 1;
             }
-        if (st == MDK_OK && run) st = mdki_buf_addf(b, "%s%ld, %zu", runs ? ", " : "", prev, run);
-        if (st == MDK_OK) st = mdki_buf_addf(b, "]}, \"classes\": [");
-        size_t shown = 0;
-        for (size_t c = 0; c < ncount && st == MDK_OK; c++) {
-            if (!counts[c]) continue;
-            st = mdki_buf_addf(b, "%s{\"class\": %zu", shown++ ? ", " : "", c);
-            if (st == MDK_OK) st = label_field(b, s, c);
-            if (st == MDK_OK) st = mdki_buf_addf(b, ", \"pixels\": %zu}", counts[c]);
+        if (run) {
+            mdki_jw_int(w, prev);
+            mdki_jw_uint(w, run);
         }
-        if (st == MDK_OK) st = mdki_buf_addf(b, "]}");
+        mdki_jw_end_array(w);
+        mdki_jw_end_object(w);
+        mdki_jw_key(w, "classes");
+        mdki_jw_array(w);
+        for (size_t c = 0; c < ncount; c++) {
+            if (!counts[c]) continue;
+            mdki_jw_object(w);
+            mdki_jw_key(w, "class");
+            mdki_jw_uint(w, c);
+            label_field(w, s, c);
+            mdki_jw_key(w, "pixels");
+            mdki_jw_uint(w, counts[c]);
+            mdki_jw_end_object(w);
+        }
+        mdki_jw_end_array(w);
+        mdki_jw_end_object(w);
     }
-    if (st == MDK_OK) st = mdki_buf_addf(b, "]}\n");
+    if (st == MDK_OK) st = close_results(w);
     mdki_free(counts);
     return st;
 }
@@ -338,31 +400,59 @@ mdk_status mdk_postprocess(const mdk_spec *spec, mdk_tensor *const *outputs, siz
     if (!spec || (n_outputs && !outputs) || !json) return mdki_fail(MDK_ERR_INVALID_ARGUMENT, "mdk_postprocess: NULL argument");
     mdki_buf b;
     mdki_buf_init(&b, (size_t)1 << 30);
+    mdki_jw w;
+    mdki_jw_init(&w, &b, 0);
     mdk_status st;
     const mdki_post *p = &spec->post;
     const mdk_tensor *t;
     switch (p->type) {
     case MDKI_POST_CLASSIFY:
-        st = (t = find_output(outputs, n_outputs, p->output, "classification")) ? classify(spec, t, info, names, &b)
+        st = (t = find_output(outputs, n_outputs, p->output, "classification")) ? classify(spec, t, info, names, &w)
                                                                                 : MDK_ERR_NOT_FOUND;
         break;
     case MDKI_POST_DETECT:
-        st = detect(spec, outputs, n_outputs, info, names, &b);
+        st = detect(spec, outputs, n_outputs, info, names, &w);
         break;
     case MDKI_POST_SEGMENT:
-        st = (t = find_output(outputs, n_outputs, p->output, "segmentation")) ? segment(spec, t, info, names, &b)
+        st = (t = find_output(outputs, n_outputs, p->output, "segmentation")) ? segment(spec, t, info, names, &w)
                                                                               : MDK_ERR_NOT_FOUND;
         break;
     default: /* no postprocessing: the raw outputs */
-        st = mdki_buf_addf(&b, "{\"task\": \"none\", \"outputs\": [");
+        st = MDK_OK;
+        mdki_jw_object(&w);
+        mdki_jw_key(&w, "task");
+        mdki_jw_string(&w, "none");
+        mdki_jw_key(&w, "outputs");
+        mdki_jw_array(&w);
         for (size_t i = 0; i < n_outputs && st == MDK_OK; i++) {
-            if (i) st = mdki_buf_addf(&b, ", ");
-            if (st == MDK_OK && outputs[i]->kind != MDK_VALUE_TENSOR)
-                st = mdki_fail(MDK_ERR_UNSUPPORTED, "postprocess: output '%s' is not a tensor", mdk_tensor_name(outputs[i]));
-            if (st == MDK_OK) st = mdki_json_encode(outputs[i], &b);
-            if (st == MDK_OK && b.len && b.data[b.len - 1] == '\n') b.len--;
+            const mdk_tensor *o = outputs[i];
+            const char *dt = mdk_v2_datatype(o->dtype);
+            if (o->kind != MDK_VALUE_TENSOR || !dt) {
+                st = mdki_fail(MDK_ERR_UNSUPPORTED, "postprocess: output '%s' is not a tensor JSON can carry",
+                               mdk_tensor_name(o));
+                break;
+            }
+            mdki_jw_object(&w);
+            mdki_jw_key(&w, "name");
+            mdki_jw_string(&w, o->name);
+            mdki_jw_key(&w, "datatype");
+            mdki_jw_string(&w, dt);
+            mdki_jw_key(&w, "shape");
+            mdki_jw_array(&w);
+            for (size_t k = 0; k < o->ndim; k++) mdki_jw_int(&w, o->shape[k]);
+            mdki_jw_end_array(&w);
+            mdki_jw_key(&w, "data");
+            mdki_jw_array(&w);
+            for (size_t k = 0; k < o->count && w.st == MDK_OK; k++) mdki_jw_element(&w, o, k);
+            mdki_jw_end_array(&w);
+            mdki_jw_end_object(&w);
         }
-        if (st == MDK_OK) st = mdki_buf_addf(&b, "]}\n");
+        if (st == MDK_OK) {
+            mdki_jw_end_array(&w);
+            mdki_jw_end_object(&w);
+            st = mdki_jw_finish(&w);
+        }
+        if (st == MDK_OK) st = mdki_buf_addc(&b, '\n');
         break;
     }
     if (st != MDK_OK) {

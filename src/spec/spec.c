@@ -654,6 +654,9 @@ static mdk_status parse_spec(mdk_spec *s, const mdki_ydoc *doc, mdki_file_reader
     }
     if (st == MDK_OK && (v = mdki_ymap_get(root, "name"))) {
         st = get_string(&c, v, "name", &s->name);
+        if (st == MDK_OK && strlen(s->name) > MDKI_SPEC_MAX_NAME)
+            st = bad(&c, v, "name", "'%.40s...' is %zu characters long, the limit is %d", s->name, strlen(s->name),
+                     MDKI_SPEC_MAX_NAME);
         for (const char *p = s->name; st == MDK_OK && *p; p++)
             if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '-' ||
                   *p == '_' || *p == '.'))
@@ -661,7 +664,10 @@ static mdk_status parse_spec(mdk_spec *s, const mdki_ydoc *doc, mdki_file_reader
     }
     if (st == MDK_OK && (v = mdki_ymap_get(root, "version"))) {
         st = get_string(&c, v, "version", &s->version);
-        if (st == MDK_OK && !is_semver(s->version))
+        if (st == MDK_OK && strlen(s->version) > MDKI_SPEC_MAX_VERSION)
+            st = bad(&c, v, "version", "'%.40s...' is %zu characters long, the limit is %d", s->version,
+                     strlen(s->version), MDKI_SPEC_MAX_VERSION);
+        else if (st == MDK_OK && !is_semver(s->version))
             st = bad(&c, v, "version", "'%s' is not a semantic version such as 1.2.0", s->version);
     }
     if (st == MDK_OK && (v = mdki_ymap_get(root, "model"))) st = get_path(&c, s, v, "model", &s->model);

@@ -17,6 +17,8 @@ typedef enum mdki_interp {
 #define MDKI_MAX_STEPS 32
 #define MDKI_SPEC_FORMAT_VERSION 1
 #define MDKI_MAX_LABELS 1000000
+#define MDKI_SPEC_MAX_NAME 128   /* characters of a model name: it names files, folders and URLs */
+#define MDKI_SPEC_MAX_VERSION 64 /* characters of a version */
 
 typedef enum mdki_step_kind {
     MDKI_STEP_RESIZE,      /* exact width x height */

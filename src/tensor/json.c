@@ -209,39 +209,41 @@ done:
     return st;
 }
 
-mdk_status mdki_json_put_element(mdki_buf *b, const mdk_tensor *t, size_t i)
+void mdki_jw_element(mdki_jw *w, const mdk_tensor *t, size_t i)
 {
-    if (t->dtype == MDK_DTYPE_STRING) return mdki_buf_json_string(b, ((char *const *)t->data)[i]);
     const void *d = t->data;
     switch (t->dtype) {
-    case MDK_DTYPE_INT64: return mdki_buf_addf(b, "%lld", (long long)((const int64_t *)d)[i]);
-    case MDK_DTYPE_UINT64: return mdki_buf_addf(b, "%llu", (unsigned long long)((const uint64_t *)d)[i]);
-    case MDK_DTYPE_BOOL: return mdki_buf_addf(b, "%s", ((const uint8_t *)d)[i] ? "true" : "false");
-    default: break;
+    case MDK_DTYPE_STRING: mdki_jw_string(w, ((char *const *)d)[i]); return;
+    case MDK_DTYPE_INT64: mdki_jw_int(w, ((const int64_t *)d)[i]); return;
+    case MDK_DTYPE_UINT64: mdki_jw_uint(w, ((const uint64_t *)d)[i]); return;
+    case MDK_DTYPE_BOOL: mdki_jw_bool(w, ((const uint8_t *)d)[i] != 0); return;
+    case MDK_DTYPE_FLOAT64: mdki_jw_number(w, mdk_tensor_get_f64(t, i), 17); return;
+    case MDK_DTYPE_FLOAT32:
+    case MDK_DTYPE_FLOAT16:
+    case MDK_DTYPE_BFLOAT16: mdki_jw_number(w, mdk_tensor_get_f64(t, i), 9); return;
+    default: mdki_jw_int(w, (long long)mdk_tensor_get_f64(t, i)); return; /* the narrower integers: exact */
     }
-    double v = mdk_tensor_get_f64(t, i);
-    if (isnan(v)) return mdki_buf_addf(b, "\"NaN\"");
-    if (isinf(v)) return mdki_buf_addf(b, v > 0 ? "\"Infinity\"" : "\"-Infinity\"");
-    if (t->dtype == MDK_DTYPE_FLOAT64) return mdki_buf_addf(b, "%.17g", v);
-    if (t->dtype == MDK_DTYPE_FLOAT32 || t->dtype == MDK_DTYPE_FLOAT16 || t->dtype == MDK_DTYPE_BFLOAT16)
-        return mdki_buf_addf(b, "%.9g", v);
-    return mdki_buf_addf(b, "%.0f", v);
 }
 
 mdk_status mdki_json_encode(const mdk_tensor *t, mdki_buf *b)
 {
-    mdk_status st = mdki_buf_addf(b, "{\"name\": ");
-    if (st == MDK_OK) st = mdki_buf_json_string(b, mdk_tensor_name(t));
     const char *dt = mdk_v2_datatype(t->dtype);
-    if (st == MDK_OK) st = mdki_buf_addf(b, ", \"datatype\": \"%s\", \"shape\": [", dt ? dt : "UNDEFINED");
-    for (size_t i = 0; st == MDK_OK && i < t->ndim; i++)
-        st = mdki_buf_addf(b, "%s%lld", i ? ", " : "", (long long)t->shape[i]);
-    if (st == MDK_OK) st = mdki_buf_addf(b, "], \"data\": [");
-    for (size_t i = 0; st == MDK_OK && i < t->count; i++) {
-        if (i) st = mdki_buf_addf(b, ", ");
-        if (st != MDK_OK) break;
-        st = mdki_json_put_element(b, t, i);
-    }
-    if (st == MDK_OK) st = mdki_buf_addf(b, "]}\n");
-    return st;
+    mdki_jw w;
+    mdki_jw_init(&w, b, 0);
+    mdki_jw_object(&w);
+    mdki_jw_key(&w, "name");
+    mdki_jw_string(&w, mdk_tensor_name(t));
+    mdki_jw_key(&w, "datatype");
+    mdki_jw_string(&w, dt ? dt : "UNDEFINED");
+    mdki_jw_key(&w, "shape");
+    mdki_jw_array(&w);
+    for (size_t i = 0; i < t->ndim; i++) mdki_jw_int(&w, t->shape[i]);
+    mdki_jw_end_array(&w);
+    mdki_jw_key(&w, "data");
+    mdki_jw_array(&w);
+    for (size_t i = 0; i < t->count && w.st == MDK_OK; i++) mdki_jw_element(&w, t, i);
+    mdki_jw_end_array(&w);
+    mdki_jw_end_object(&w);
+    mdk_status st = mdki_jw_finish(&w);
+    return st == MDK_OK ? mdki_buf_addc(b, '\n') : st;
 }

@@ -56,7 +56,13 @@ mdk_status mdki_npz_decode(const void *data, size_t len, const char *what, mdk_t
             goto done;
         }
         char name[1024];
-        snprintf(name, sizeof name, "%.*s", (int)(plen - 4), path);
+        if (plen - 4 >= sizeof name) {
+            st = mdki_fail(MDK_ERR_TOO_LARGE, "%s: member '%.60s...' has a name of %zu bytes, the limit is %zu", what, path,
+                           plen - 4, sizeof name - 1);
+            goto done;
+        }
+        memcpy(name, path, plen - 4);
+        name[plen - 4] = '\0';
         for (size_t i = 0; i < n; i++)
             if (strcmp(mdk_tensor_name(ts[i]), name) == 0) {
                 st = mdki_fail(MDK_ERR_FORMAT, "%s: array '%s' appears twice", what, name);
@@ -78,7 +84,7 @@ mdk_status mdki_npz_decode(const void *data, size_t len, const char *what, mdk_t
             }
         }
         char mwhat[1200];
-        snprintf(mwhat, sizeof mwhat, "%s[%s]", what, name);
+        snprintf(mwhat, sizeof mwhat, "%.100s[%s]", what, name); /* a name in messages only */
         mdk_tensor *t;
         st = mdki_npy_decode(member.data ? member.data : "", member.len, mwhat, &t);
         if (st != MDK_OK) goto done;
@@ -154,8 +160,9 @@ mdk_status mdk_npz_write(const char *path, mdk_tensor *const *ts, size_t n, int 
         npy.len = 0;
         st = mdki_npy_encode(ts[i], &npy);
         if (st != MDK_OK) goto done;
-        char name[1100];
-        snprintf(name, sizeof name, "%s.npy", mdk_tensor_name(ts[i]));
+        char name[1028];
+        st = mdki_format(name, sizeof name, "npz member name", "%s.npy", mdk_tensor_name(ts[i]));
+        if (st != MDK_OK) goto done;
         archive_entry_clear(e);
         archive_entry_set_pathname(e, name);
         archive_entry_set_filetype(e, AE_IFREG);

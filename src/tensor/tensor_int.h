@@ -45,9 +45,9 @@ mdk_status mdki_pb_decode_value(const void *data, size_t len, mdk_value_kind kin
 mdk_status mdki_pb_encode(const mdk_tensor *t, void **data, size_t *len);
 mdk_status mdki_json_decode(const void *data, size_t len, mdk_dtype expect, const char *what, mdk_tensor **out);
 mdk_status mdki_json_encode(const mdk_tensor *t, mdki_buf *out);
-/* Appends element `i` of `t` as JSON: a string, a number with round-trip precision (integers exact),
+/* Writes element `i` of `t` as a JSON value: a string, a number with round-trip precision (integers exact),
  * true/false, or "NaN"/"Infinity"/"-Infinity" quoted as the v2 protocol writes them. */
-mdk_status mdki_json_put_element(mdki_buf *b, const mdk_tensor *t, size_t i);
+void mdki_jw_element(mdki_jw *w, const mdk_tensor *t, size_t i);
 mdk_status mdki_npz_decode(const void *data, size_t len, const char *what, mdk_tensor ***out, size_t *count);
 
 #endif

@@ -342,17 +342,21 @@ mdk_status mdk_v2_response_encode(const char *name, const char *version, const m
     mdki_buf o, bin;
     mdki_buf_init(&o, V2_MAX_RESPONSE_BYTES);
     mdki_buf_init(&bin, V2_MAX_RESPONSE_BYTES);
-    mdk_status st = mdki_buf_addf(&o, "{\"model_name\":");
-    if (st == MDK_OK) st = mdki_buf_json_string(&o, name);
-    if (st == MDK_OK) st = mdki_buf_addf(&o, ",\"model_version\":");
-    if (st == MDK_OK) st = mdki_buf_json_string(&o, version);
-    if (st == MDK_OK && req && req->id && *req->id) {
-        st = mdki_buf_addf(&o, ",\"id\":");
-        if (st == MDK_OK) st = mdki_buf_json_string(&o, req->id);
+    mdki_jw w;
+    mdki_jw_init(&w, &o, 0);
+    mdki_jw_object(&w);
+    mdki_jw_key(&w, "model_name");
+    mdki_jw_string(&w, name);
+    mdki_jw_key(&w, "model_version");
+    mdki_jw_string(&w, version);
+    if (req && req->id && *req->id) {
+        mdki_jw_key(&w, "id");
+        mdki_jw_string(&w, req->id);
     }
-    if (st == MDK_OK) st = mdki_buf_addf(&o, ",\"outputs\":[");
-    int first = 1;
-    for (size_t i = 0; i < n && st == MDK_OK; i++) {
+    mdki_jw_key(&w, "outputs");
+    mdki_jw_array(&w);
+    mdk_status st = MDK_OK;
+    for (size_t i = 0; i < n && st == MDK_OK && w.st == MDK_OK; i++) {
         const mdk_tensor *t = outputs[i];
         int binary;
         if (!wanted(req, t->name, &binary)) continue;
@@ -361,25 +365,36 @@ mdk_status mdk_v2_response_encode(const char *name, const char *version, const m
                            t->kind != MDK_VALUE_TENSOR ? "sequence or optional" : mdk_dtype_name(t->dtype));
             break;
         }
-        st = mdki_buf_addf(&o, "%s{\"name\":", first ? "" : ",");
-        first = 0;
-        if (st == MDK_OK) st = mdki_buf_json_string(&o, t->name);
-        if (st == MDK_OK) st = mdki_buf_addf(&o, ",\"datatype\":\"%s\",\"shape\":[", mdk_v2_datatype(t->dtype));
-        for (size_t k = 0; k < t->ndim && st == MDK_OK; k++) st = mdki_buf_addf(&o, "%s%lld", k ? "," : "", (long long)t->shape[k]);
-        if (st == MDK_OK && binary) {
+        mdki_jw_object(&w);
+        mdki_jw_key(&w, "name");
+        mdki_jw_string(&w, t->name);
+        mdki_jw_key(&w, "datatype");
+        mdki_jw_string(&w, mdk_v2_datatype(t->dtype));
+        mdki_jw_key(&w, "shape");
+        mdki_jw_array(&w);
+        for (size_t k = 0; k < t->ndim; k++) mdki_jw_int(&w, t->shape[k]);
+        mdki_jw_end_array(&w);
+        if (binary) {
             size_t before = bin.len;
             st = put_binary(&bin, t);
-            if (st == MDK_OK) st = mdki_buf_addf(&o, "],\"parameters\":{\"binary_data_size\":%zu}}", bin.len - before);
-            continue;
+            mdki_jw_key(&w, "parameters");
+            mdki_jw_object(&w);
+            mdki_jw_key(&w, "binary_data_size");
+            mdki_jw_uint(&w, bin.len - before);
+            mdki_jw_end_object(&w);
+        } else {
+            mdki_jw_key(&w, "data");
+            mdki_jw_array(&w);
+            for (size_t k = 0; k < t->count && w.st == MDK_OK; k++) mdki_jw_element(&w, t, k);
+            mdki_jw_end_array(&w);
         }
-        if (st == MDK_OK) st = mdki_buf_addf(&o, "],\"data\":[");
-        for (size_t k = 0; k < t->count && st == MDK_OK; k++) {
-            if (k) st = mdki_buf_addc(&o, ',');
-            if (st == MDK_OK) st = mdki_json_put_element(&o, t, k);
-        }
-        if (st == MDK_OK) st = mdki_buf_addf(&o, "]}");
+        mdki_jw_end_object(&w);
     }
-    if (st == MDK_OK) st = mdki_buf_addf(&o, "]}");
+    if (st == MDK_OK) {
+        mdki_jw_end_array(&w);
+        mdki_jw_end_object(&w);
+        st = mdki_jw_finish(&w);
+    }
     size_t jl = o.len;
     if (st == MDK_OK && bin.len) st = mdki_buf_add(&o, bin.data, bin.len);
     mdki_buf_free(&bin);
