@@ -4,7 +4,6 @@ tampering is named, packing is reproducible, the generated C examples build and 
 library, the generated test.py runs with the Python binding, mdk diff tells compatible from breaking, and
 hostile archives are refused."""
 import io
-import unittest
 import json
 import os
 import shutil
@@ -77,11 +76,10 @@ def text_line(rotate=False, text="Model 2026"):
 class Bundles(mdktest.TestCase):
     @classmethod
     def setUpClass(cls):
+        mdktest.require("models", os.path.isdir(TV) and os.path.isdir(OCR))
         import tempfile
         cls._dir = tempfile.TemporaryDirectory(prefix="mdk-bundle-")
         cls.root = cls._dir.name
-        if not os.path.isdir(TV) or not os.path.isdir(OCR):
-            raise unittest.SkipTest("models not fetched")
         src = os.path.join(cls.root, "src")
         os.makedirs(os.path.join(src, "images"))
         os.symlink(os.path.join(TV, "mobilenet_v2.onnx"), os.path.join(src, "model.onnx"))
@@ -374,5 +372,4 @@ class Bundles(mdktest.TestCase):
 
 
 if __name__ == "__main__":
-    import unittest
     mdktest.main()

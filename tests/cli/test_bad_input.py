@@ -112,8 +112,7 @@ class BadInput(mdktest.TestCase):
 
     def test_random_needs_dims(self):
         ocr_cls = os.path.join(mdktest.MODELS, "ocr", "ch_ppocr_mobile_v2.0_cls_infer.onnx")
-        if not os.path.exists(ocr_cls):
-            self.skipTest("models not fetched")
+        mdktest.require("models", os.path.exists(ocr_cls))
         self.assertFails(["run", ocr_cls, "--input", "x=random"], ["input 'x' dim 0", "--dim p2o.DynamicDimension.0="])
 
     def test_usage_errors(self):

@@ -101,8 +101,7 @@ class Commands(mdktest.TestCase):
         paths = [os.path.join(mdktest.MODELS, "ocr", f) for f in
                  ("ch_PP-OCRv4_det_infer.onnx", "ch_PP-OCRv4_rec_infer.onnx", "ch_ppocr_mobile_v2.0_cls_infer.onnx")]
         paths += [os.path.join(mdktest.MODELS, "torchvision", a + ".onnx") for a in ("resnet18", "mobilenet_v2")]
-        if not all(map(os.path.exists, paths)):
-            self.skipTest("models not fetched (scripts/fetch-models.sh)")
+        mdktest.require("models", all(map(os.path.exists, paths)))
         for p in paths:
             with self.subTest(model=os.path.basename(p)):
                 got = self.inspect_matches(p)
@@ -162,8 +161,7 @@ class Commands(mdktest.TestCase):
 
     def test_run_random_with_dims(self):
         p = os.path.join(mdktest.MODELS, "ocr", "ch_ppocr_mobile_v2.0_cls_infer.onnx")
-        if not os.path.exists(p):
-            self.skipTest("models not fetched")
+        mdktest.require("models", os.path.exists(p))
         rc, out, err = run("run", p, "--input", "x=random", "--dim", "p2o.DynamicDimension.0=2",
                            "--dim", "p2o.DynamicDimension.1=48", "--dim", "x:3=192", "--json")
         self.assertEqual(rc, 0, err)

@@ -67,8 +67,7 @@ def ctc_decode(probs, keys):
 class RealModels(mdktest.TestCase):
     def setUp(self):
         super().setUp()
-        if not os.path.isdir(TV) or not os.path.isdir(OCR):
-            self.skipTest("models not fetched (scripts/fetch-models.sh)")
+        mdktest.require("models", os.path.isdir(TV) and os.path.isdir(OCR))
 
     def test_torchvision_verify_against_pytorch(self):
         for arch in ("resnet18", "mobilenet_v2"):

@@ -71,8 +71,7 @@ class Pipeline(mdktest.TestCase):
         return p
 
     def test_example_classification(self):
-        if not os.path.isdir(TV):
-            self.skipTest("models not fetched")
+        mdktest.require("models", os.path.isdir(TV))
         labels = "\n".join(f"class {i}" for i in range(1000)) + "\n"
         d = self.example("imagenet-classification", os.path.join(TV, "mobilenet_v2.onnx"), {"labels.txt": labels})
         photo = self.image("cat.jpg", cv2.cvtColor(skdata.chelsea(), cv2.COLOR_RGB2BGR))
@@ -98,8 +97,7 @@ class Pipeline(mdktest.TestCase):
         np.testing.assert_allclose(np.load(self.path("raw/logits.npy"))[0], logits, rtol=1e-4, atol=1e-5)
 
     def test_example_ocr_direction(self):
-        if not os.path.isdir(OCR):
-            self.skipTest("models not fetched")
+        mdktest.require("models", os.path.isdir(OCR))
         d = self.example("ocr-direction", os.path.join(OCR, "ch_ppocr_mobile_v2.0_cls_infer.onnx"))
         up, down = self.image("up.png", text_line()), self.image("down.png", text_line(True))
         res = self.run_json(d, "--image", up, "--image", down)
@@ -144,8 +142,7 @@ class Pipeline(mdktest.TestCase):
 
     def test_text_detector_probability_map(self):
         """PaddleOCR's DBNet as a binary segmentation: text pixels are found where the text is."""
-        if not os.path.isdir(OCR):
-            self.skipTest("models not fetched")
+        mdktest.require("models", os.path.isdir(OCR))
         d = self.path("det")
         os.mkdir(d)
         os.symlink(os.path.join(OCR, "ch_PP-OCRv4_det_infer.onnx"), os.path.join(d, "det.onnx"))
@@ -250,8 +247,7 @@ class Pipeline(mdktest.TestCase):
                 self.assertFails(["preprocess", self.spec(text), img, "-o", self.path("x.npy")], [needle])
 
     def test_pipeline_mismatches(self):
-        if not os.path.isdir(OCR):
-            self.skipTest("models not fetched")
+        mdktest.require("models", os.path.isdir(OCR))
         img = self.image("i.png", text_line())
         os.symlink(os.path.join(OCR, "ch_ppocr_mobile_v2.0_cls_infer.onnx"), self.path("cls.onnx"))
         base = "name: t\nmodel: cls.onnx\npreprocess:\n  steps:\n    - resize: {width: 192, height: 48}\n"

@@ -10,7 +10,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import unittest
 import urllib.request
 
 import websocket
@@ -91,7 +90,7 @@ class Browser:
         self.proc.stderr.close()
 
 
-@unittest.skipUnless(CHROMIUM, "chromium not installed")
+@mdktest.skip_unless("chromium", CHROMIUM)
 class DocsInBrowser(mdktest.TestCase):
     def test_swagger_ui_renders_and_tries_requests(self):
         src = pack_classifier(self.tmp, SPEC, self.path("out"))

@@ -5,7 +5,6 @@ import os
 import re
 import subprocess
 import sys
-import unittest
 
 import numpy as np
 
@@ -36,7 +35,7 @@ test_cases: {images: [cat.jpg]}
 """
 
 
-@unittest.skipUnless(os.path.exists("/usr/bin/wrk"), "wrk not installed")
+@mdktest.skip_unless("wrk", os.path.exists("/usr/bin/wrk"))
 class Load(mdktest.TestCase):
     def wrk(self, url, body, ctype, header_len=None, seconds=5):
         lua = self.path("post.lua")

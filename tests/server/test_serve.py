@@ -12,7 +12,6 @@ import sys
 import tempfile
 import threading
 import time
-import unittest
 
 import cv2
 import numpy as np
@@ -59,8 +58,7 @@ def v2_check(test, body, model, version):
 class Serve(mdktest.TestCase):
     @classmethod
     def setUpClass(cls):
-        if not os.path.isdir(TV):
-            raise unittest.SkipTest("models not fetched")
+        mdktest.require("models", os.path.isdir(TV))
         cls._dir = tempfile.TemporaryDirectory(prefix="mdk-serve-")
         root = cls.root = cls._dir.name
         src = os.path.join(root, "src")
