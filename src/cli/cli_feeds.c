@@ -48,13 +48,18 @@ int cli_read_feeds(const mdk_model *m, const feed_args *a, mdk_tensor **feeds)
     const char *a_verb = a->verb;
     for (size_t i = 0; i < a->n_inputs; i++) {
         const char *eq = strchr(a->inputs[i], '=');
-        char name[1024];
-        const char *file;
+        char given[1024];
+        const char *file, *name = given;
         if (eq) {
-            snprintf(name, sizeof name, "%.*s", (int)(eq - a->inputs[i]), a->inputs[i]);
+            size_t len = (size_t)(eq - a->inputs[i]);
+            if (len >= sizeof given)
+                return cli_usage_error(a_verb, "--input: the input name is %zu bytes long, the limit is %zu", len,
+                                       sizeof given - 1);
+            memcpy(given, a->inputs[i], len);
+            given[len] = '\0';
             file = eq + 1;
         } else if (mdk_model_input_count(m) == 1) {
-            snprintf(name, sizeof name, "%s", mdk_model_input(m, 0)->name);
+            name = mdk_model_input(m, 0)->name;
             file = a->inputs[i];
         } else {
             return cli_usage_error(a_verb, "--input '%s' needs NAME=FILE: the model has %zu inputs", a->inputs[i],
