@@ -434,7 +434,7 @@ mdk_status mdk_postprocess(const mdk_spec *spec, mdk_tensor *const *outputs, siz
             }
             mdki_jw_object(&w);
             mdki_jw_key(&w, "name");
-            mdki_jw_string(&w, o->name);
+            mdki_jw_string(&w, mdk_tensor_name(o));
             mdki_jw_key(&w, "datatype");
             mdki_jw_string(&w, dt);
             mdki_jw_key(&w, "shape");

@@ -325,7 +325,7 @@ static mdk_status put_binary(mdki_buf *bin, const mdk_tensor *t)
     for (size_t k = 0; k < t->count && st == MDK_OK; k++) {
         const char *s = ((char *const *)t->data)[k];
         size_t sl = strlen(s);
-        if (sl > UINT32_MAX) return mdki_fail(MDK_ERR_TOO_LARGE, "output '%s': string %zu is too long", t->name, k);
+        if (sl > UINT32_MAX) return mdki_fail(MDK_ERR_TOO_LARGE, "output '%s': string %zu is too long", mdk_tensor_name(t), k);
         unsigned char hdr[4] = {(unsigned char)sl, (unsigned char)(sl >> 8), (unsigned char)(sl >> 16),
                                 (unsigned char)(sl >> 24)};
         st = mdki_buf_add(bin, hdr, 4);
@@ -359,15 +359,15 @@ mdk_status mdk_v2_response_encode(const char *name, const char *version, const m
     for (size_t i = 0; i < n && st == MDK_OK && w.st == MDK_OK; i++) {
         const mdk_tensor *t = outputs[i];
         int binary;
-        if (!wanted(req, t->name, &binary)) continue;
+        if (!wanted(req, mdk_tensor_name(t), &binary)) continue;
         if (t->kind != MDK_VALUE_TENSOR || !mdk_v2_datatype(t->dtype)) {
-            st = mdki_fail(MDK_ERR_UNSUPPORTED, "output '%s' is a %s, which the v2 protocol cannot carry", t->name,
+            st = mdki_fail(MDK_ERR_UNSUPPORTED, "output '%s' is a %s, which the v2 protocol cannot carry", mdk_tensor_name(t),
                            t->kind != MDK_VALUE_TENSOR ? "sequence or optional" : mdk_dtype_name(t->dtype));
             break;
         }
         mdki_jw_object(&w);
         mdki_jw_key(&w, "name");
-        mdki_jw_string(&w, t->name);
+        mdki_jw_string(&w, mdk_tensor_name(t));
         mdki_jw_key(&w, "datatype");
         mdki_jw_string(&w, mdk_v2_datatype(t->dtype));
         mdki_jw_key(&w, "shape");

@@ -118,6 +118,8 @@ for i, req in enumerate([
                 {"name": "h", "shape": [1], "datatype": "FP16", "data": ["NaN"]}]},
     {"inputs": [{"name": "i", "shape": [3], "datatype": "INT64", "data": [-1, 0, 9007199254740992]}],
      "parameters": {"binary_data_output": True}},
+    # an unnamed input echoed as an output while outputs are requested by name (once a NULL dereference)
+    {"inputs": [{"name": "", "shape": [1], "datatype": "UINT8", "data": [1]}], "outputs": [{"name": "y"}]},
 ]):
     put("fuzz_v2", f"json{i}", b"\xff\xff" + _json.dumps(req).encode())
 head = _json.dumps({"inputs": [{"name": "x", "shape": [2], "datatype": "INT32", "parameters": {"binary_data_size": 8}},

@@ -224,6 +224,30 @@ class Pipeline(mdktest.TestCase):
         self.assertFails(["preprocess", spec, small, "-o", self.path("x.npy"), "--max-pixels", "5000"],
                          ["small.png", "100x100 = 10000 pixels, above the limit of 5000"])
 
+    def test_spec_pixel_limit_everywhere(self):
+        """limits.max_image_pixels is applied by every front end, not only by the server."""
+        d = self.path("lim")
+        os.makedirs(d)
+        constant_model(os.path.join(d, "m.onnx"), [1, 3, 32, 32], "scores", np.array([[0.2, 0.8]], np.float32))
+        with open(os.path.join(d, "mdk.yaml"), "w") as f:
+            f.write("name: lim\nmodel: m.onnx\nlimits: {max_image_pixels: 5000}\npreprocess:\n  steps:\n"
+                    "    - resize: {width: 32, height: 32}\n    - scale: 1/255\n"
+                    "postprocess: {type: classification, top_k: 1}\n")
+        spec = os.path.join(d, "mdk.yaml")
+        small = self.image("small.png", skdata.camera()[:100, :100])
+        tiny = self.image("tiny.png", skdata.camera()[:50, :50])
+        needle = "10000 pixels, above the limit of 5000"
+        self.assertFails(["preprocess", spec, small, "-o", self.path("x.npy")], ["small.png", needle])
+        self.assertFails(["run", spec, "--image", small], ["small.png", needle])
+        self.assertEqual(self.run_json(spec, "--image", tiny)["results"][0]["top"][0]["index"], 1)
+        sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "bindings", "python"))
+        import mdk
+        with mdk.Model(spec) as p:
+            with self.assertRaises(mdk.Error) as e:
+                p.predict_image(small)
+            self.assertIn(needle, str(e.exception))
+            self.assertEqual(p.predict_image(tiny)["results"][0]["top"][0]["index"], 1)
+
     def test_bad_specs(self):
         img = self.image("i.png", skdata.camera())
         cases = [

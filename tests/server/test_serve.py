@@ -468,7 +468,9 @@ class Serve(mdktest.TestCase):
         with cf.ThreadPoolExecutor(3) as ex:
             futs = [ex.submit(requests.post, s.url + "/v2/models/mobilenet_v2/infer", data=head + x.tobytes(), timeout=120,
                               headers={"Inference-Header-Content-Length": str(len(head))}) for _ in range(3)]
-            time.sleep(0.3)
+            # all three uploads admitted (on a loaded machine 0.3 s was not always enough), still running:
+            # one worker needs about a second per batch of 16
+            time.sleep(1.0)
             s.signal(signal.SIGTERM)
             codes = [f.result().status_code for f in futs]
         self.assertEqual(codes, [200, 200, 200])
