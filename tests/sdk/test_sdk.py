@@ -112,6 +112,9 @@ class SDK(mdktest.TestCase):
                 print("error", e.status, e)
             y = add.predict({{"x": np.ones((3, 4, 5), np.float32), "y": np.full((3, 4, 5), 2, np.float32)}})["sum"]
             print(float(y.sum()), mdk.version(), mdk.ort_version())
+            rng = mdk.Model({node_model("test_range_float_type_positive_delta")!r})  # three 0-d inputs
+            r = rng.predict({{"start": np.float32(1), "limit": np.array(5, np.float32), "delta": np.full((), 2, np.float32)}})
+            print(r["output"].tolist())
         """)
         self.assertEqual(r.returncode, 0, r.stderr)
         lines = r.stdout.splitlines()
@@ -119,6 +122,7 @@ class SDK(mdktest.TestCase):
         self.assertEqual(lines[1], "error 7 input 'x': expected dtype float32, got float64")
         self.assertTrue(lines[2].startswith("error 2 model '/nonexistent/model.onnx'"), lines[2])
         self.assertEqual(lines[3], "180.0 0.1.0 1.30.0")
+        self.assertEqual(lines[4], "[1.0, 3.0]")
 
     def test_python_examples(self):
         """bindings/python/examples on a bundle packed from the classification example of docs/examples."""

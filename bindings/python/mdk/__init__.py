@@ -163,7 +163,7 @@ def _to_tensor(name, value):
             a = a.astype(a.dtype.newbyteorder("<"))
         if a.dtype not in _FROM_NUMPY:
             raise Error(1, f"input '{name}': NumPy dtype {a.dtype} has no ONNX equivalent")
-        a = np.ascontiguousarray(a)
+        a = np.require(a, requirements="C")  # keeps 0-d arrays 0-d (np.ascontiguousarray makes them 1-d)
         dt = _FROM_NUMPY[a.dtype]
     shape = (_c.c_int64 * max(1, a.ndim))(*a.shape)
     t = _vp()
