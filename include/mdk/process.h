@@ -38,7 +38,9 @@ MDK_API mdk_status mdk_postprocess(const mdk_spec *spec, mdk_tensor *const *outp
  * The whole pipeline: a spec with its model loaded. Thread-safe like mdk_model. */
 typedef struct mdk_pipeline mdk_pipeline;
 
-/* Reads the spec at `path` (file or bundle directory) and loads its model; `opts` may be NULL. */
+/* Opens a model in any of its forms and loads it: a bundle directory or .mdk archive (integrity checked first),
+ * a spec (mdk.yaml, or a directory holding one), or a bare model (.onnx, .ort: no processing; it takes tensors,
+ * and images are refused with a message saying so). `opts` may be NULL: the spec's runtime defaults apply. */
 MDK_API mdk_status mdk_pipeline_open(const char *path, const mdk_options *opts, mdk_pipeline **out);
 MDK_API void mdk_pipeline_close(mdk_pipeline *p);
 MDK_API const mdk_spec *mdk_pipeline_spec(const mdk_pipeline *p);

@@ -431,7 +431,9 @@ mdk_status mdk_pipeline_open(const char *path, const mdk_options *opts, mdk_pipe
     }
     mdk_spec *spec = NULL;
     mdk_model *model = NULL;
-    mdk_status st = mdk_spec_read(path, &spec);
+    const char *ext = mdki_path_ext(path);
+    int bare = strcmp(ext, "onnx") == 0 || strcmp(ext, "ort") == 0;
+    mdk_status st = bare ? mdki_spec_for_model(path, &spec) : mdk_spec_read(path, &spec);
     if (st == MDK_OK && !spec->model)
         st = mdki_fail(MDK_ERR_NOT_FOUND, "%s names no model (expected 'model: FILE.onnx')", spec->path);
     mdk_options o;

@@ -1,7 +1,9 @@
-/* cmd_inspect.c: `mdk inspect MODEL [--json]`: the model's interface and contents, read from its graph. */
+/* cmd_inspect.c: `mdk inspect MODEL [--json]`: the model's interface and contents, read from its graph, for
+ * every form of a model (bare .onnx, spec, bundle directory, .mdk archive). */
 #include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 
@@ -79,10 +81,23 @@ static cJSON *values_json(const mdk_value_info *vs, size_t n)
     return arr;
 }
 
-static int print_json(const char *path, const mdk_graph_info *g)
+/* Where the model came from, when it is not a bare model: the bundle or spec around it. */
+typedef struct origin {
+    const char *kind;      /* "bundle", "spec" or NULL */
+    char name[160], version[80], digest[80], model[4096];
+} origin;
+
+static int print_json(const char *path, const origin *from, const mdk_graph_info *g)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "path", path);
+    if (from->kind) {
+        cJSON *b = cJSON_AddObjectToObject(o, from->kind);
+        cJSON_AddStringToObject(b, "name", from->name);
+        cJSON_AddStringToObject(b, "version", from->version);
+        if (from->digest[0]) cJSON_AddStringToObject(b, "digest", from->digest);
+        cJSON_AddStringToObject(b, "model", from->model);
+    }
     cJSON_AddNumberToObject(o, "file_bytes", (double)g->file_bytes);
     cJSON_AddNumberToObject(o, "ir_version", (double)g->ir_version);
     cJSON_AddStringToObject(o, "producer_name", g->producer_name);
@@ -124,10 +139,12 @@ static int print_json(const char *path, const mdk_graph_info *g)
     return 0;
 }
 
-static void print_text(const char *path, const mdk_graph_info *g)
+static void print_text(const char *path, const origin *from, const mdk_graph_info *g)
 {
     char b1[64], b2[64];
-    printf("model        %s (%s)\n", path, human_bytes(g->file_bytes, b1, sizeof b1));
+    if (from->kind)
+        printf("%-12s %s %s%s%s (%s)\n", from->kind, from->name, from->version, from->digest[0] ? ", " : "", from->digest, path);
+    printf("model        %s (%s)\n", from->kind ? from->model : path, human_bytes(g->file_bytes, b1, sizeof b1));
     printf("format       ONNX IR %lld, producer %s%s%s, model version %lld\n", (long long)g->ir_version,
            *g->producer_name ? g->producer_name : "(none)", *g->producer_version ? " " : "", g->producer_version,
            (long long)g->model_version);
@@ -155,6 +172,59 @@ static void print_text(const char *path, const mdk_graph_info *g)
     }
 }
 
+static void copy(char *dst, size_t size, const char *src)
+{
+    snprintf(dst, size, "%s", src); /* names and versions are capped by the spec reader below these sizes */
+}
+
+/* The graph of a model in any form: a bundle's model/model.onnx read from the bundle (checked against its
+ * manifest), a spec's model file, or the file itself. 0, or the exit status after printing the error. */
+static int open_graph(const char *path, origin *from, mdk_graph_info **g)
+{
+    if (mdk_path_is_bundle(path)) {
+        mdk_bundle *b = NULL;
+        char *data = NULL;
+        size_t len = 0;
+        mdk_status st = mdk_bundle_open(path, &b);
+        if (st == MDK_OK) st = mdk_bundle_read_file(b, "model/model.onnx", (uint64_t)2 << 30, &data, &len);
+        if (st == MDK_OK) st = mdk_graph_info_read_memory(data, len, "model/model.onnx", g);
+        if (st == MDK_OK) {
+            from->kind = "bundle";
+            copy(from->name, sizeof from->name, mdk_spec_name(mdk_bundle_spec(b)));
+            copy(from->version, sizeof from->version, mdk_spec_version(mdk_bundle_spec(b)));
+            copy(from->digest, sizeof from->digest, mdk_bundle_digest(b));
+            copy(from->model, sizeof from->model, "model/model.onnx");
+        }
+        mdk_free(data);
+        mdk_bundle_close(b);
+        return st == MDK_OK ? 0 : cli_lib_error("inspect", st);
+    }
+    size_t n = strlen(path);
+    struct stat sb;
+    int is_spec = (n > 5 && strcmp(path + n - 5, ".yaml") == 0) || (n > 4 && strcmp(path + n - 4, ".yml") == 0) ||
+                  (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode));
+    if (!is_spec) {
+        mdk_status st = mdk_graph_info_read(path, g);
+        return st == MDK_OK ? 0 : cli_lib_error("inspect", st);
+    }
+    mdk_spec *spec = NULL;
+    mdk_status st = mdk_spec_read(path, &spec);
+    if (st != MDK_OK) return cli_lib_error("inspect", st);
+    int rc = 0;
+    if (!*mdk_spec_model_path(spec)) rc = cli_error("inspect", "%s names no model (expected 'model: FILE.onnx')", path);
+    else if (strlen(mdk_spec_model_path(spec)) >= sizeof from->model)
+        rc = cli_error("inspect", "the model path of %s is too long", path);
+    else if ((st = mdk_graph_info_read(mdk_spec_model_path(spec), g)) != MDK_OK) rc = cli_lib_error("inspect", st);
+    if (!rc) {
+        from->kind = "spec";
+        copy(from->name, sizeof from->name, mdk_spec_name(spec));
+        copy(from->version, sizeof from->version, mdk_spec_version(spec));
+        copy(from->model, sizeof from->model, mdk_spec_model_path(spec));
+    }
+    mdk_spec_free(spec);
+    return rc;
+}
+
 int cmd_inspect(int argc, char **argv)
 {
     const char *path = NULL;
@@ -162,7 +232,8 @@ int cmd_inspect(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (cli_is_help(argv[i])) {
             printf("usage: mdk inspect MODEL [--json]\n\n"
-                   "Reads an ONNX model's graph (without loading it into ONNX Runtime) and prints its inputs and outputs\n"
+                   "MODEL is a bare .onnx, a spec (mdk.yaml), a bundle directory or a .mdk archive (checked first).\n"
+                   "Reads the ONNX model's graph (without loading it into ONNX Runtime) and prints its inputs and outputs\n"
                    "(dtypes, shapes with symbolic dims by name), opset imports, producer, operator histogram, parameter\n"
                    "count and bytes, and metadata_props.\n\n"
                    "  --json   print one JSON object instead of text\n");
@@ -172,12 +243,11 @@ int cmd_inspect(int argc, char **argv)
         else if ((rc = cli_positional("inspect", argv[i], &path)) != 0) return rc;
     }
     if (!path) return cli_usage_error("inspect", "missing MODEL");
-    mdk_graph_info *g;
-    mdk_status st = mdk_graph_info_read(path, &g);
-    if (st != MDK_OK) return cli_lib_error("inspect", st);
-    rc = 0;
-    if (json) rc = print_json(path, g);
-    else print_text(path, g);
+    origin from = {0};
+    mdk_graph_info *g = NULL;
+    if ((rc = open_graph(path, &from, &g)) != 0) return rc;
+    if (json) rc = print_json(path, &from, g);
+    else print_text(path, &from, g);
     mdk_graph_info_free(g);
     return rc;
 }

@@ -12,9 +12,10 @@ static void help(void)
     printf("usage: mdk run MODEL --input NAME=FILE ... [--dim DIM=VALUE ...] [--output-dir DIR] [--threads N]\n"
            "               [--seed S] [--json]\n"
            "       mdk run SPEC --image FILE ... [--input NAME=FILE ...] [--fast] [--max-pixels N] [--output-dir DIR]\n\n"
-           "Runs one inference on ONNX Runtime. With --image, SPEC is an mdk.yaml or a bundle directory: the images\n"
-           "go through its preprocessing, its model and its postprocessing, and the result is printed as JSON\n"
-           "(schema in docs/processing.md).\n\n"
+           "Runs one inference on ONNX Runtime. MODEL is any form of a model: a bare .onnx, a spec (mdk.yaml), a\n"
+           "bundle directory or a .mdk archive; tensors go to its model as they are. With --image, SPEC is a spec or\n"
+           "bundle that declares preprocessing: the images go through it, the model and the postprocessing, and the\n"
+           "result is printed as JSON (schema in docs/processing.md).\n\n"
            "  --image FILE         a JPEG or PNG image; several make one batch. The model's other inputs, if any,\n"
            "                       come unchanged from --input NAME=FILE\n"
            "  --fast               reduced-scale JPEG decoding (see mdk preprocess --help)\n"
@@ -119,6 +120,8 @@ static int run_images(const char *spec_path, const mdk_options *opts, const char
     if (!imgs) return cli_error("run", "out of memory");
     mdk_status st = mdk_pipeline_open(spec_path, opts, &p);
     mdk_decode_options dec;
+    if (st == MDK_OK && !mdk_spec_has_preprocess(mdk_pipeline_spec(p))) /* the library's message, before decoding */
+        st = mdk_preprocess(mdk_pipeline_spec(p), imgs, n, &extra[0], NULL);
     if (st == MDK_OK) {
         mdk_spec_decode_options(mdk_pipeline_spec(p), fast, &dec);
         if (max_pixels) dec.max_pixels = max_pixels;
@@ -210,14 +213,25 @@ int cmd_run(int argc, char **argv)
     opts.intra_op_threads = (int)threads;
     feed_args fa = {"run", inputs, n_inputs, dims, n_dims, (unsigned long long)seed};
     if (n_images) return run_images(model_path, &opts, images, n_images, fast, (unsigned long long)max_pixels, &fa, out_dir);
+    mdk_pipeline *p = NULL; /* any form: bundle, .mdk, spec or bare model; tensors go to its model */
     mdk_model *m = NULL;
     mdk_tensor *feeds[MAX_ARGS] = {0};
     mdk_tensor **outs = NULL;
     size_t n_outs = 0;
     int rc = 0;
-    mdk_status st = mdk_model_open(model_path, &opts, &m);
+    mdk_status st = mdk_pipeline_open(model_path, &opts, &p);
     if (st != MDK_OK) {
         rc = cli_lib_error("run", st);
+        goto done;
+    }
+    m = mdk_pipeline_model(p);
+    if (!n_inputs && mdk_model_input_count(m)) {
+        char list[1024] = "";
+        size_t used = 0;
+        for (size_t k = 0; k < mdk_model_input_count(m) && used < sizeof list; k++)
+            used += (size_t)snprintf(list + used, sizeof list - used, "%s%s", k ? ", " : "", mdk_model_input(m, k)->name);
+        rc = cli_usage_error("run", "no inputs given: feed the model's inputs (%s) with --input NAME=FILE or "
+                             "NAME=random%s", list, mdk_spec_has_preprocess(mdk_pipeline_spec(p)) ? ", or images with --image" : "");
         goto done;
     }
     if ((rc = cli_read_feeds(m, &fa, feeds)) != 0) goto done;
@@ -254,6 +268,6 @@ done:
     mdk_tensors_free(outs, n_outs);
     for (size_t i = 0; i < n_inputs; i++) mdk_tensor_free(feeds[i]);
     cli_dims_free(dims, n_dims);
-    mdk_model_close(m);
+    mdk_pipeline_close(p);
     return rc;
 }

@@ -217,6 +217,9 @@ mdk_status mdk_preprocess(const mdk_spec *spec, mdk_image *const *images, size_t
 {
     if (!spec || (n && !images) || !out) return mdki_fail(MDK_ERR_INVALID_ARGUMENT, "mdk_preprocess: NULL argument");
     if (n == 0) return mdki_fail(MDK_ERR_INVALID_ARGUMENT, "preprocess: no images given");
+    if (!spec->pre.present && spec->bare)
+        return mdki_fail(MDK_ERR_UNSUPPORTED, "%s is a bare model: it takes tensors; images need a spec or bundle that "
+                         "declares their preprocessing", spec->path);
     if (!spec->pre.present)
         return mdki_fail(MDK_ERR_NOT_FOUND, "%s declares no preprocess section: images cannot be turned into tensors",
                          spec->path);

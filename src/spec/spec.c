@@ -710,6 +710,30 @@ mdk_status mdki_spec_parse(const char *data, size_t len, const char *path, mdki_
     return MDK_OK;
 }
 
+mdk_status mdki_spec_for_model(const char *model_path, mdk_spec **out)
+{
+    mdk_spec *s = NULL;
+    mdk_status st = mdki_spec_parse("{}", 2, model_path, NULL, NULL, &s);
+    if (st != MDK_OK) return st;
+    const char *slash = strrchr(model_path, '/'), *base = slash ? slash + 1 : model_path, *dot = strrchr(base, '.');
+    size_t n = dot && dot > base ? (size_t)(dot - base) : strlen(base);
+    if (n > MDKI_SPEC_MAX_NAME) n = MDKI_SPEC_MAX_NAME;
+    s->bare = 1;
+    mdki_free(s->name);
+    s->name = mdki_strndup(base, n);
+    s->model = mdki_strdup(model_path);
+    for (char *c = s->name; c && *c; c++) /* the name rule of specs: it names files and URLs */
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || *c == '-' || *c == '_' ||
+              *c == '.'))
+            *c = '_';
+    if (!s->name || !s->model) {
+        mdk_spec_free(s);
+        return MDK_ERR_NO_MEMORY;
+    }
+    *out = s;
+    return MDK_OK;
+}
+
 mdk_status mdk_spec_read(const char *path, mdk_spec **out)
 {
     if (!path || !out) return mdki_fail(MDK_ERR_INVALID_ARGUMENT, "mdk_spec_read: NULL argument");

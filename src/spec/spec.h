@@ -93,6 +93,7 @@ typedef mdk_status (*mdki_file_reader)(void *ctx, const char *path, uint64_t cap
 
 struct mdk_spec {
     char *path, *dir;
+    int bare;                           /* made for a bare model (mdki_spec_for_model), not read from a file */
     char *name, *version, *model;
     char *description, *task, *owner, *license;
     char *variant_int8, *variant_fp16;  /* resolved paths, NULL when absent */
@@ -119,6 +120,9 @@ struct mdk_spec {
  * resolved against; `reader` (NULL: the disk) reads the files it names. */
 mdk_status mdki_spec_parse(const char *data, size_t len, const char *path, mdki_file_reader reader, void *reader_ctx,
                            mdk_spec **out);
+
+/* The spec a bare model (.onnx, .ort) stands for: named after the file, no processing, defaults throughout. */
+mdk_status mdki_spec_for_model(const char *model_path, mdk_spec **out);
 
 /* The spec as canonical YAML (what a bundle's mdk.yaml holds): paths rewritten by `rename` (NULL: kept). */
 mdk_status mdki_spec_emit(const mdk_spec *s, const char *model_path, const char *labels_path, const char *int8_path,

@@ -170,6 +170,45 @@ class Commands(mdktest.TestCase):
         probs = np.array(doc["data"]).reshape(2, 2)
         np.testing.assert_allclose(probs.sum(1), 1, rtol=1e-5)
 
+    def test_every_form_of_a_model(self):
+        """inspect and run take a bare model, a spec, a bundle directory and a .mdk archive alike, with the same
+        outputs (checked against NumPy) and the same interface."""
+        d = self.path("forms")
+        os.makedirs(d)
+        x = helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, ["N", 3])
+        k = helper.make_tensor_value_info("k", onnx.TensorProto.INT64, [])
+        y = helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, ["N", 3])
+        nodes = [helper.make_node("Cast", ["k"], ["kf"], to=onnx.TensorProto.FLOAT), helper.make_node("Mul", ["x", "kf"], ["y"])]
+        onnx.save(helper.make_model(helper.make_graph(nodes, "g", [x, k], [y]), opset_imports=[helper.make_opsetid("", 13)]),
+                  os.path.join(d, "scale.onnx"))
+        xs = np.array([[-1, 0.5, 2], [3, 4, -5]], np.float32)
+        np.save(os.path.join(d, "x.npy"), xs)
+        np.save(os.path.join(d, "k.npy"), np.array(3, np.int64))
+        np.savez(os.path.join(d, "in.npz"), x=xs[:1], k=np.array(2, np.int64))
+        with open(os.path.join(d, "mdk.yaml"), "w") as f:
+            f.write("name: scale\nversion: 1.0.0\nmodel: scale.onnx\ntest_cases: {inputs: in.npz}\n")
+        rc, _, err = run("pack", os.path.join(d, "mdk.yaml"), "-o", os.path.join(d, "out"), "--archive")
+        self.assertEqual(rc, 0, err)
+        forms = {"bare": "scale.onnx", "spec": "mdk.yaml", "bundle": "out/scale-1.0.0", "archive": "out/scale-1.0.0.mdk"}
+        for form, rel in forms.items():
+            with self.subTest(form=form):
+                p = os.path.join(d, rel)
+                rc, out, err = run("inspect", p, "--json")
+                self.assertEqual(rc, 0, err)
+                info = json.loads(out)
+                self.assertEqual([(v["name"], v["dtype"]) for v in info["inputs"]], [("x", "float32"), ("k", "int64")])
+                if form in ("bundle", "archive"):
+                    self.assertEqual(info["bundle"]["name"], "scale")
+                    self.assertTrue(info["bundle"]["digest"].startswith("sha256:"))
+                out_dir = self.path("o-" + form)
+                rc, _, err = run("run", p, "--input", "x=" + os.path.join(d, "x.npy"), "--input",
+                                 "k=" + os.path.join(d, "k.npy"), "--output-dir", out_dir)
+                self.assertEqual(rc, 0, err)
+                np.testing.assert_array_equal(np.load(os.path.join(out_dir, "y.npy")), xs * 3)
+                self.assertFails(["run", p], ["no inputs given", "(x, k)", "--input NAME=FILE"], code=2)
+        self.assertFails(["run", os.path.join(d, "scale.onnx"), "--image", os.path.join(d, "x.npy")],
+                         ["scale.onnx is a bare model", "images need a spec or bundle"])
+
     def test_verify_onnx_layout(self):
         d = os.path.join(mdktest.ONNX_NODE, "test_add")
         rc, out, err = run("verify", ADD, "--cases", d)
