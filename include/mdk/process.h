@@ -30,7 +30,7 @@ MDK_API mdk_status mdk_preprocess_files(const mdk_spec *spec, const char *const 
 
 /* Runs the spec's postprocessing on a model's outputs for the batch described by `info` (NULL: no
  * mapping back to original images) and returns a new NUL-terminated JSON document (free with mdk_free()).
- * `names` may give one label per image for the "image" field (NULL: indexes). */
+ * `names` may give one label per image for the "image" field (NULL, or a NULL entry: the image's index). */
 MDK_API mdk_status mdk_postprocess(const mdk_spec *spec, mdk_tensor *const *outputs, size_t n_outputs,
                                    const mdk_prep_info *info, const char *const *names, char **json);
 

@@ -34,7 +34,7 @@ static void image_header(mdki_jw *w, size_t k, const char *const *names, const m
 {
     mdki_jw_object(w);
     mdki_jw_key(w, "image");
-    if (names) mdki_jw_string(w, names[k]);
+    if (names && names[k]) mdki_jw_string(w, names[k]);
     else mdki_jw_uint(w, k);
     if (info && k < info->n) {
         mdki_jw_key(w, "width");

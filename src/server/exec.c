@@ -36,6 +36,7 @@ void srv_job_free(srv_job *job)
     if (!job) return;
     mdk_tensors_free(job->inputs, job->n_inputs);
     mdk_image_free(job->image);
+    free(job->name);
     if (job->outputs_sliced) { /* the array is the server's, the tensors the library's */
         for (size_t i = 0; i < job->n_outputs; i++) mdk_tensor_free(job->outputs[i]);
         free(job->outputs);
@@ -125,7 +126,8 @@ static void run_images(srv_version *v, srv_job **jobs, size_t n)
 {
     const mdk_spec *spec = mdk_pipeline_spec(v->pipe);
     mdk_image *images[MAX_BATCH_JOBS];
-    for (size_t i = 0; i < n; i++) images[i] = jobs[i]->image;
+    const char *names[MAX_BATCH_JOBS];
+    for (size_t i = 0; i < n; i++) images[i] = jobs[i]->image, names[i] = jobs[i]->name;
     mdk_tensor *x = NULL, **outs = NULL;
     mdk_prep_info *info = NULL;
     size_t n_outs = 0;
@@ -137,7 +139,7 @@ static void run_images(srv_version *v, srv_job **jobs, size_t n)
         st = mdk_tensor_set_name(x, mdk_model_input(v->model, (size_t)(idx < 0 ? 0 : idx))->name);
     }
     if (st == MDK_OK) st = mdk_model_run(v->model, &x, 1, &outs, &n_outs);
-    if (st == MDK_OK) st = mdk_postprocess(spec, outs, n_outs, info, NULL, &json);
+    if (st == MDK_OK) st = mdk_postprocess(spec, outs, n_outs, info, names, &json);
     double t_end = now_s();
     cJSON *doc = st == MDK_OK && n > 1 ? cJSON_Parse(json) : NULL;
     const cJSON *results = cJSON_GetObjectItemCaseSensitive(doc, "results");
@@ -157,7 +159,7 @@ static void run_images(srv_version *v, srv_job **jobs, size_t n)
         /* this request's own result: the document with only its item, numbered as a single image */
         cJSON *mine = cJSON_Duplicate(doc, 1);
         cJSON *item = cJSON_Duplicate(cJSON_GetArrayItem(results, (int)i), 1);
-        if (cJSON_IsObject(item) && cJSON_GetObjectItemCaseSensitive(item, "image"))
+        if (cJSON_IsObject(item) && cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(item, "image")))
             cJSON_ReplaceItemInObjectCaseSensitive(item, "image", cJSON_CreateNumber(0));
         cJSON *arr = cJSON_CreateArray();
         cJSON_AddItemToArray(arr, item);

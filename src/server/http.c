@@ -44,6 +44,7 @@ typedef struct req {
     int status;
     size_t sent;
     char *file; /* multipart: the uploaded file */
+    char *file_name; /* its name in the form, if it has one */
     size_t file_len;
     int file_fields;
 } req;
@@ -320,8 +321,9 @@ static enum MHD_Result multipart_part(void *cls, enum MHD_ValueKind kind, const 
     (void)kind, (void)content_type, (void)transfer_encoding;
     req *q = cls;
     if (!filename && strcmp(key, "file") != 0) return MHD_YES; /* other form fields are ignored */
-    if (off == 0 && q->file_len == 0) q->file_fields++;
+    if (off == 0) q->file_fields++; /* each part starts at offset 0 */
     if (q->file_fields > 1) return MHD_YES;
+    if (off == 0 && filename && *filename && !q->file_name && !(q->file_name = strdup(filename))) return MHD_NO;
     if (q->file_len + size > q->len) return MHD_NO; /* a part cannot be larger than the body it came in */
     if (!q->file && !(q->file = malloc(q->len + 1))) return MHD_NO;
     memcpy(q->file + q->file_len, data, size);
@@ -361,6 +363,8 @@ static enum MHD_Result start_predict(req *q)
     }
     j->kind = SRV_JOB_IMAGE;
     j->image = image;
+    j->name = q->file_name; /* owned by the job now */
+    q->file_name = NULL;
     j->decode_s = decode_s;
     j->done = job_done, j->done_ctx = q;
     q->job = j;
@@ -592,6 +596,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
     srv_version_release(q->v);
     free(q->body);
     free(q->file);
+    free(q->file_name);
     free(q);
 }
 

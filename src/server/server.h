@@ -108,6 +108,7 @@ typedef struct srv_job {
     mdk_tensor **inputs;     /* SRV_JOB_TENSORS: named inputs (owned) */
     size_t n_inputs;
     mdk_image *image;        /* SRV_JOB_IMAGE (owned) */
+    char *name;              /* SRV_JOB_IMAGE: the uploaded file's name, the result's "image" (NULL: 0) */
     /* out */
     int status;              /* HTTP status */
     char error[512];
