@@ -299,11 +299,7 @@ mdk_status mdk_pack(const char *spec_path, const mdk_pack_options *opts, char **
         struct stat sb;
         if (st == MDK_OK && !opts->force && (stat(dir, &sb) == 0 || (opts->archive && stat(mdk_path, &sb) == 0)))
             st = mdki_fail(MDK_ERR_IO, "'%s' already exists: remove it or pack with --force", stat(dir, &sb) == 0 ? dir : mdk_path);
-        snprintf(tmp_dir, sizeof tmp_dir, "%s.tmp-XXXXXX", dir);
-        if (st == MDK_OK && !mkdtemp(tmp_dir)) {
-            st = mdki_fail(MDK_ERR_IO, "cannot create '%s': %s", tmp_dir, strerror(errno));
-            tmp_dir[0] = '\0';
-        }
+        if (st == MDK_OK && (st = mdki_make_temp_dir(dir, tmp_dir, sizeof tmp_dir)) != MDK_OK) tmp_dir[0] = '\0';
     }
     /* the model and its variants, labels */
     if (st == MDK_OK) st = add_disk(&f, "model/model.onnx", s->model, "model");

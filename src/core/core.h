@@ -52,11 +52,14 @@ int mdki_mul_size(size_t a, size_t b, size_t *out);
 /* Reads a whole file into a new buffer (NUL-terminated one byte past `*len`), refusing files larger than
  * `cap` with MDK_ERR_TOO_LARGE. `what` names the file's role in messages ("model", "input x"). */
 mdk_status mdki_read_file(const char *path, uint64_t cap, const char *what, char **data, size_t *len);
-/* Writes `len` bytes to `path` atomically: a temporary file beside it, fsync, rename. */
+/* Writes `len` bytes to `path` atomically: a temporary file beside it, fsync, rename. The file's mode is 0666
+ * less the process's umask, as for any file a program creates. */
 mdk_status mdki_write_file(const char *path, const void *data, size_t len);
 /* snprintf that refuses to cut: MDK_ERR_TOO_LARGE naming `what`, its length and the limit when the result
  * does not fit in `size` bytes. For paths, prefer mdk_path_join. */
 mdk_status mdki_format(char *out, size_t size, const char *what, const char *fmt, ...) MDKI_PRINTF(4, 5);
+/* Creates a new directory beside `path` (`path`.tmp-...), mode 0777 less the umask; its name in `tmp`. */
+mdk_status mdki_make_temp_dir(const char *path, char *tmp, size_t size);
 /* The lowercase extension of `path` without the dot ("" when none), pointing into `path`. */
 const char *mdki_path_ext(const char *path);
 

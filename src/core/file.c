@@ -62,13 +62,46 @@ mdk_status mdki_read_file(const char *path, uint64_t cap, const char *what, char
     return MDK_OK;
 }
 
+/* A name beside `path` that did not exist: `path` + ".tmp-<pid>-<n>", created by `make` (which fails with
+ * EEXIST when the name is taken). Files and directories are created with the caller's umask applied, as
+ * any program's are: the library never changes the process's umask. */
+static int make_temp(const char *path, char *tmp, size_t size, int (*make)(const char *, void *), void *ctx)
+{
+    static _Atomic unsigned long counter;
+    for (int tries = 0; tries < 100; tries++) {
+        unsigned long n = ++counter;
+        if (snprintf(tmp, size, "%s.tmp-%ld-%lu", path, (long)getpid(), n) >= (int)size) return errno = ENAMETOOLONG, -1;
+        int r = make(tmp, ctx);
+        if (r >= 0 || errno != EEXIST) return r;
+    }
+    return -1;
+}
+
+static int make_file(const char *tmp, void *ctx)
+{
+    (void)ctx;
+    return open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+}
+
+static int make_dir(const char *tmp, void *ctx)
+{
+    (void)ctx;
+    return mkdir(tmp, 0777);
+}
+
+mdk_status mdki_make_temp_dir(const char *path, char *tmp, size_t size)
+{
+    if (make_temp(path, tmp, size, make_dir, NULL) != 0)
+        return mdki_fail(MDK_ERR_IO, "cannot create a directory beside '%s': %s", path, strerror(errno));
+    return MDK_OK;
+}
+
 mdk_status mdki_write_file(const char *path, const void *data, size_t len)
 {
     size_t plen = strlen(path);
-    char *tmp = mdki_malloc(plen + 32);
+    char *tmp = mdki_malloc(plen + 48);
     if (!tmp) return MDK_ERR_NO_MEMORY;
-    snprintf(tmp, plen + 32, "%s.tmp.XXXXXX", path);
-    int fd = mkstemp(tmp);
+    int fd = make_temp(path, tmp, plen + 48, make_file, NULL);
     if (fd < 0) {
         mdk_status st = mdki_fail(MDK_ERR_IO, "cannot write '%s': %s", path, strerror(errno));
         mdki_free(tmp);
@@ -83,7 +116,7 @@ mdk_status mdki_write_file(const char *path, const void *data, size_t len)
         p += n;
         left -= (size_t)n;
     }
-    if (fchmod(fd, 0644) != 0 || fsync(fd) != 0) goto fail;
+    if (fsync(fd) != 0) goto fail;
     if (close(fd) != 0) {
         fd = -1;
         goto fail;

@@ -209,6 +209,30 @@ class Commands(mdktest.TestCase):
         self.assertFails(["run", os.path.join(d, "scale.onnx"), "--image", os.path.join(d, "x.npy")],
                          ["scale.onnx is a bare model", "images need a spec or bundle"])
 
+    def test_pack_respects_umask(self):
+        """The bundle and its files get the modes any program's files get: 0777/0666 less the umask."""
+        import stat
+        import subprocess
+        d = self.path("um")
+        os.makedirs(d)
+        x = helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [1, 3])
+        y = helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [1, 3])
+        onnx.save(helper.make_model(helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g", [x], [y]),
+                                    opset_imports=[helper.make_opsetid("", 13)]), os.path.join(d, "m.onnx"))
+        np.savez(os.path.join(d, "in.npz"), x=np.array([[-1, 0, 2]], np.float32))
+        with open(os.path.join(d, "mdk.yaml"), "w") as f:
+            f.write("name: relu\nversion: 1.0.0\nmodel: m.onnx\ntest_cases: {inputs: in.npz}\n")
+        for mask, dmode, fmode in ((0o022, 0o755, 0o644), (0o077, 0o700, 0o600)):
+            with self.subTest(umask=oct(mask)):
+                out = os.path.join(d, f"out{mask:o}")
+                p = subprocess.run([mdktest.MDK, "pack", os.path.join(d, "mdk.yaml"), "-o", out],
+                                   capture_output=True, text=True, preexec_fn=lambda: os.umask(mask))
+                self.assertEqual(p.returncode, 0, p.stderr)
+                b = os.path.join(out, "relu-1.0.0")
+                self.assertEqual(stat.S_IMODE(os.stat(b).st_mode), dmode)
+                self.assertEqual(stat.S_IMODE(os.stat(os.path.join(b, "model")).st_mode), dmode)
+                self.assertEqual(stat.S_IMODE(os.stat(os.path.join(b, "model", "model.onnx")).st_mode), fmode)
+
     def test_verify_onnx_layout(self):
         d = os.path.join(mdktest.ONNX_NODE, "test_add")
         rc, out, err = run("verify", ADD, "--cases", d)
