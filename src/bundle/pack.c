@@ -58,9 +58,15 @@ static mdk_status check_interface(const mdk_spec *s, const mdk_model *m)
         const char *what = k ? "output" : "input";
         for (size_t i = 0; i < n; i++) {
             int idx = k ? mdk_model_output_index(m, d[i].name) : mdk_model_input_index(m, d[i].name);
-            if (idx < 0)
-                return mdki_fail(MDK_ERR_MISMATCH, "%s: declared %s '%s' is not an %s of the model", s->path, what, d[i].name,
-                                 what);
+            if (idx < 0) {
+                char names[512] = "";
+                size_t used = 0, count = k ? mdk_model_output_count(m) : mdk_model_input_count(m);
+                for (size_t j = 0; j < count && used < sizeof names; j++)
+                    used += (size_t)snprintf(names + used, sizeof names - used, "%s%s", j ? ", " : "",
+                                             (k ? mdk_model_output(m, j) : mdk_model_input(m, j))->name);
+                return mdki_fail(MDK_ERR_MISMATCH, "%s: declared %s '%s' is not an %s of the model; its %ss are: %s", s->path,
+                                 what, d[i].name, what, what, names);
+            }
             const mdk_value_info *v = k ? mdk_model_output(m, (size_t)idx) : mdk_model_input(m, (size_t)idx);
             if (d[i].dtype && d[i].dtype != v->dtype)
                 return mdki_fail(MDK_ERR_MISMATCH, "%s: %s '%s' is declared %s but the model has %s", s->path, what,

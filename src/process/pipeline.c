@@ -31,8 +31,14 @@ mdk_status mdki_pipeline_new(mdk_spec *spec, mdk_model *model, mdk_pipeline **ou
     const char *want = spec->pre.input;
     if (want) {
         p->input = mdk_model_input_index(model, want);
-        if (p->input < 0)
-            st = mdki_fail(MDK_ERR_NOT_FOUND, "%s: preprocess.input '%s' is not an input of the model", spec->path, want);
+        if (p->input < 0) {
+            char names[512] = "";
+            size_t used = 0;
+            for (size_t j = 0; j < mdk_model_input_count(model) && used < sizeof names; j++)
+                used += (size_t)snprintf(names + used, sizeof names - used, "%s%s", j ? ", " : "", mdk_model_input(model, j)->name);
+            st = mdki_fail(MDK_ERR_NOT_FOUND, "%s: preprocess.input '%s' is not an input of the model; its inputs are: %s",
+                           spec->path, want, names);
+        }
     } else if (spec->pre.present && mdk_model_input_count(model) != 1) {
         st = mdki_fail(MDK_ERR_INVALID_ARGUMENT, "%s: the model has %zu inputs; name the one images feed with "
                        "preprocess.input", spec->path, mdk_model_input_count(model));

@@ -209,11 +209,9 @@ class Commands(mdktest.TestCase):
         self.assertFails(["run", os.path.join(d, "scale.onnx"), "--image", os.path.join(d, "x.npy")],
                          ["scale.onnx is a bare model", "images need a spec or bundle"])
 
-    def test_pack_respects_umask(self):
-        """The bundle and its files get the modes any program's files get: 0777/0666 less the umask."""
-        import stat
-        import subprocess
-        d = self.path("um")
+    def relu_spec(self, name, extra=""):
+        """A folder with a Relu model, one test case and an mdk.yaml (plus `extra` lines); its path."""
+        d = self.path(name)
         os.makedirs(d)
         x = helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [1, 3])
         y = helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [1, 3])
@@ -221,7 +219,21 @@ class Commands(mdktest.TestCase):
                                     opset_imports=[helper.make_opsetid("", 13)]), os.path.join(d, "m.onnx"))
         np.savez(os.path.join(d, "in.npz"), x=np.array([[-1, 0, 2]], np.float32))
         with open(os.path.join(d, "mdk.yaml"), "w") as f:
-            f.write("name: relu\nversion: 1.0.0\nmodel: m.onnx\ntest_cases: {inputs: in.npz}\n")
+            f.write("name: relu\nversion: 1.0.0\nmodel: m.onnx\ntest_cases: {inputs: in.npz}\n" + extra)
+        return d
+
+    def test_unknown_names_list_the_model_interface(self):
+        d = self.relu_spec("names", "inputs: [{name: z, dtype: float32}]\n")
+        self.assertFails(["pack", os.path.join(d, "mdk.yaml"), "-o", self.path("o")],
+                         ["declared input 'z' is not an input of the model; its inputs are: x"])
+        d = self.relu_spec("names2", "preprocess:\n  input: image\n  steps: [{resize: {width: 3, height: 1}}]\n")
+        self.assertFails(["run", d, "--input", "x=random"], ["preprocess.input 'image' is not an input of the model; its inputs are: x"])
+
+    def test_pack_respects_umask(self):
+        """The bundle and its files get the modes any program's files get: 0777/0666 less the umask."""
+        import stat
+        import subprocess
+        d = self.relu_spec("um")
         for mask, dmode, fmode in ((0o022, 0o755, 0o644), (0o077, 0o700, 0o600)):
             with self.subTest(umask=oct(mask)):
                 out = os.path.join(d, f"out{mask:o}")
