@@ -24,16 +24,8 @@ LIB = os.environ.get("MDK_LIBRARY", os.path.join(ROOT, "build", "libmdk.so.0"))
 PHOTOS = ["astronaut", "chelsea", "coffee", "rocket", "hubble_deep_field", "immunohistochemistry", "camera", "coins",
           "horse", "page", "text", "moon"]
 TV = os.path.join(mdktest.MODELS, "torchvision")
-# In the sanitizer run libmdk is instrumented: programs loading it need the same runtime.
-SANITIZED = os.environ.get("MDK_SANITIZE") == "1"
-
-
-def sanitizer_env(env):
-    if not SANITIZED:
-        return env
-    libs = [subprocess.run(["gcc", f"-print-file-name={l}"], capture_output=True, text=True).stdout.strip()
-            for l in ("libasan.so", "libubsan.so")]
-    return dict(env, LD_PRELOAD=" ".join(libs), ASAN_OPTIONS="detect_leaks=0:exitcode=86")
+SANITIZED = mdktest.SANITIZED
+sanitizer_env = mdktest.sanitizer_env
 OCR = os.path.join(mdktest.MODELS, "ocr")
 
 CLASSIFIER = """name: mobilenet_v2

@@ -35,6 +35,19 @@ def run(*args, timeout=300):
     return p.returncode, p.stdout, p.stderr
 
 
+SANITIZED = os.environ.get("MDK_SANITIZE") == "1"
+
+
+def sanitizer_env(env):
+    """`env` for a Python (or other uninstrumented) process that loads libmdk: in the sanitizer run libmdk is
+    instrumented, and the process needs the sanitizer runtimes preloaded (leaks are the C tests' concern)."""
+    if not SANITIZED:
+        return env
+    libs = [subprocess.run(["gcc", f"-print-file-name={lib}"], capture_output=True, text=True).stdout.strip()
+            for lib in ("libasan.so", "libubsan.so")]
+    return dict(env, LD_PRELOAD=" ".join(libs), ASAN_OPTIONS="detect_leaks=0:exitcode=86")
+
+
 def node_model(name):
     return os.path.join(ONNX_NODE, name, "model.onnx")
 
