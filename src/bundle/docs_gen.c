@@ -195,7 +195,8 @@ static mdk_status model_card(const mdk_spec *s, const mdk_model *m, const mdk_gr
     if (st == MDK_OK)
         st = mdki_buf_addf(b, "# tensors in, tensors out\nmdk run %s-%s/model/model.onnx --input %s=input.npy --output-dir out/\n"
                            "# as an HTTP service (Open Inference Protocol v2, plus POST /v1/models/%s/predict)\nmdk serve %s-%s/\n```\n\n"
-                           "In C, see `examples/c/` (`make` builds them against an installed libmdk); in Python, "
+                           "In C, see `examples/c/` (copy the folder out of the bundle, where new files would fail `mdk verify`, "
+                           "then `make` builds them against an installed libmdk); in Python, "
                            "`examples/python/predict.py`; over HTTP, `examples/curl.sh`. The API the server exposes is in "
                            "`docs/openapi.json`.\n\n",
                            s->name, s->version, in0->name, s->name, s->name, s->version);

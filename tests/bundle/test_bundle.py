@@ -267,6 +267,12 @@ class Bundles(mdktest.TestCase):
                 self.assertFalse(os.path.exists(self.path("o/mobilenet_v2-1.0.0")))
 
     def test_c_examples_build_and_run(self):
+        # inside the bundle, make refuses (built files would fail verification) and the bundle stays intact
+        inside = subprocess.run(["make", "-s", "-C", os.path.join(self.cls_dir, "examples/c")], capture_output=True, text=True)
+        self.assertNotEqual(inside.returncode, 0)
+        self.assertIn("inside a bundle", inside.stderr)
+        rc, _, err = run("verify", self.cls_dir)
+        self.assertEqual(rc, 0, err)
         ex = self.path("c")
         shutil.copytree(os.path.join(self.cls_dir, "examples/c"), ex)
         libdir = os.path.dirname(LIB)
