@@ -42,6 +42,10 @@ MDK_API const mdk_spec_runtime *mdk_spec_runtime_defaults(const mdk_spec *spec);
  * what mdk_pipeline_open and mdk_bundle_pipeline do with the options they are given. */
 MDK_API void mdk_spec_apply_options(const mdk_spec *spec, mdk_options *opts);
 
+/* The performance the vendor states for the bundle (`performance:`): P99 latency in milliseconds and
+ * throughput in items per second; 0 where the spec states none. */
+MDK_API void mdk_spec_performance(const mdk_spec *spec, double *p99_ms, double *throughput);
+
 #ifdef __cplusplus
 }
 #endif

@@ -70,5 +70,6 @@ int cmd_bench(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_tune(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+int cmd_accept(int argc, char **argv);
 
 #endif

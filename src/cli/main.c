@@ -15,6 +15,7 @@ static const struct {
     {"bench", cmd_bench, "latency, throughput, memory and load time over batch x threads x concurrency"},
     {"check", cmd_check, "boundary probes (empty, malformed, NaN, huge batch, broken images), each in its own process"},
     {"tune", cmd_tune, "search threads, execution mode, optimization level, batch and concurrency for an objective"},
+    {"accept", cmd_accept, "the receiver's one command: integrity, test cases, probes, latency, a report to send back"},
     {"serve", cmd_serve, "serve models over HTTP: Open Inference Protocol v2, image upload, Swagger docs, metrics"},
     {"diff", cmd_diff, "interface changes between two bundles: compatible or breaking"},
     {"verify", cmd_verify, "check a bundle's integrity and test cases, or a model against test cases"},

@@ -768,3 +768,9 @@ void mdk_spec_apply_options(const mdk_spec *s, mdk_options *o)
     if (o->max_batch == def.max_batch) o->max_batch = s->rt.max_batch;
 }
 int mdk_spec_has_preprocess(const mdk_spec *s) { return s->pre.present; }
+
+void mdk_spec_performance(const mdk_spec *s, double *p99_ms, double *throughput)
+{
+    if (p99_ms) *p99_ms = s->perf_p99_ms;
+    if (throughput) *throughput = s->perf_throughput;
+}
