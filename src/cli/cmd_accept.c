@@ -134,21 +134,107 @@ static void step_check(const char *bundle, int threads, step *s)
     else set_summary(s, warned ? "warn" : "pass", "%.0f probes pass, %.0f with a warning", passed, warned);
 }
 
-/* A short latency run in the configuration the spec declares, set against its stated performance. */
-static void step_latency(const char *bundle, const mdk_spec *spec, double seconds, const char *bench_json, step *s)
+/* Files for the latency run, in the report folder. */
+typedef struct sample_file {
+    char path[4200];
+    char arg[4400]; /* NAME=PATH for --input */
+} sample_file;
+
+/* Writes a bundle file into `path`. 0, or -1 with `why` set. */
+static int extract(const mdk_bundle *b, const char *rel, uint64_t cap, const char *path, char *why, size_t why_size)
 {
+    char *data = NULL;
+    size_t len = 0;
+    if (mdk_bundle_read_file(b, rel, cap, &data, &len) != MDK_OK) {
+        snprintf(why, why_size, "%.200s", mdk_errmsg());
+        return -1;
+    }
+    FILE *o = fopen(path, "wb");
+    int ok = o && fwrite(data, 1, len, o) == len;
+    if (o && fclose(o) != 0) ok = 0;
+    mdk_free(data);
+    if (!ok) snprintf(why, why_size, "cannot write '%.200s'", path);
+    return ok ? 0 : -1;
+}
+
+/* What the latency run feeds, from the bundle's first test case, written into the report folder `dir`: its
+ * image (`--image`: the whole pipeline, as a request runs it) or its tensors (`--input NAME=FILE`). The
+ * options are appended to `args`. 0, or -1 with `why` set. */
+static int sample(const mdk_bundle *b, const char *dir, const char **args, size_t *n, sample_file *files, size_t max,
+                  char *why, size_t why_size)
+{
+    for (size_t i = 0; mdk_spec_has_preprocess(mdk_bundle_spec(b)) && i < mdk_bundle_file_count(b); i++) {
+        const char *f = mdk_bundle_file_name(b, i);
+        if (strncmp(f, "test_cases/images/", 18) != 0) continue;
+        if (mdk_path_join(files[0].path, sizeof files[0].path, dir, strrchr(f, '/') + 1) != MDK_OK ||
+            extract(b, f, (uint64_t)256 << 20, files[0].path, why, why_size) != 0) {
+            if (!*why) snprintf(why, why_size, "%.200s", mdk_errmsg());
+            return -1;
+        }
+        args[(*n)++] = "--image";
+        args[(*n)++] = files[0].path;
+        return 0;
+    }
+    /* the first case of test_cases/inputs.npz ("CASE/NAME" keys, or plain names for a single case) */
+    char npz[4200];
+    mdk_tensor **ts = NULL;
+    size_t nt = 0, used = 0;
+    if (mdk_path_join(npz, sizeof npz, dir, "inputs.npz") != MDK_OK ||
+        extract(b, "test_cases/inputs.npz", (uint64_t)2 << 30, npz, why, why_size) != 0)
+        return -1;
+    mdk_status st = mdk_npz_read(npz, &ts, &nt);
+    unlink(npz);
+    if (st != MDK_OK || nt == 0) {
+        snprintf(why, why_size, "%.200s", st != MDK_OK ? mdk_errmsg() : "test_cases/inputs.npz is empty");
+        return -1;
+    }
+    const char *first = mdk_tensor_name(ts[0]), *slash = strchr(first, '/');
+    size_t case_len = slash ? (size_t)(slash - first) : 0;
+    int rc = 0;
+    for (size_t i = 0; i < nt && used < max; i++) {
+        const char *nm = mdk_tensor_name(ts[i]);
+        if (case_len && (strncmp(nm, first, case_len) != 0 || nm[case_len] != '/')) continue;
+        char file[32];
+        snprintf(file, sizeof file, "input-%zu.npy", used);
+        sample_file *sf = &files[used++];
+        if (mdk_path_join(sf->path, sizeof sf->path, dir, file) != MDK_OK || mdk_tensor_write(ts[i], sf->path) != MDK_OK ||
+            snprintf(sf->arg, sizeof sf->arg, "%s=%s", case_len ? nm + case_len + 1 : nm, sf->path) >= (int)sizeof sf->arg) {
+            snprintf(why, why_size, "%.200s", mdk_errmsg());
+            rc = -1;
+            break;
+        }
+        args[(*n)++] = "--input";
+        args[(*n)++] = sf->arg;
+    }
+    mdk_tensors_free(ts, nt);
+    return rc;
+}
+
+/* A short latency run in the configuration the spec declares, on the bundle's first test case, set against
+ * its stated performance. */
+static void step_latency(const mdk_bundle *b, const char *bundle, const char *dir, double seconds,
+                         const char *bench_json, step *s)
+{
+    const mdk_spec *spec = mdk_bundle_spec(b);
     const mdk_spec_runtime *rt = mdk_spec_runtime_defaults(spec);
-    char dur[32], batch[32], conc[32], thr[32], why[256] = "";
+    char dur[32], conc[32], thr[32], why[256] = "";
+    static sample_file files[16];
     snprintf(dur, sizeof dur, "%g", seconds);
-    snprintf(batch, sizeof batch, "%d", rt->batch > 0 ? rt->batch : 1);
     snprintf(conc, sizeof conc, "%d", rt->concurrency > 0 ? rt->concurrency : 1);
     snprintf(thr, sizeof thr, "%d", rt->threads > 0 ? rt->threads : 1);
-    const char *args[] = {"bench", bundle, "--duration", dur, "--batch", batch, "--concurrency", conc, "--threads", thr,
-                          "--json", bench_json, NULL};
+    const char *args[64] = {"bench", bundle, "--duration", dur, "--concurrency", conc, "--threads", thr,
+                            "--json", bench_json};
+    size_t n = 10;
+    s->name = "latency";
+    if (sample(b, dir, args, &n, files, 16, why, sizeof why) != 0) {
+        set_summary(s, "fail", "no test case to time: %s", why);
+        return;
+    }
+    args[n] = NULL;
+    const char *batch = "the test case's";
     char *out = NULL;
     int rc = run_self(args, &out, why, sizeof why);
     free(out);
-    s->name = "latency";
     FILE *f = rc == 0 ? fopen(bench_json, "r") : NULL;
     char *text = NULL;
     if (f) {
@@ -169,12 +255,12 @@ static void step_latency(const char *bundle, const mdk_spec *spec, double second
     double p50 = num(lat, "p50"), p99 = num(lat, "p99"), tput = num(cfg, "throughput"), want_p99, want_tput;
     mdk_spec_performance(spec, &want_p99, &want_tput);
     int slow = want_p99 > 0 && p99 > want_p99, weak = want_tput > 0 && tput < want_tput;
-    char targets[200] = "no performance stated by the bundle";
+    char targets[200] = "no performance stated by the bundle", p99_text[64] = "", tput_text[64] = "";
+    if (want_p99 > 0) snprintf(p99_text, sizeof p99_text, "P99 <= %.6g ms", want_p99);
+    if (want_tput > 0) snprintf(tput_text, sizeof tput_text, "throughput >= %.6g items/s", want_tput);
     if (want_p99 > 0 || want_tput > 0)
-        snprintf(targets, sizeof targets, "stated: %s%.6g%s%s%.6g%s", want_p99 > 0 ? "P99 <= " : "", want_p99 > 0 ? want_p99 : 0,
-                 want_p99 > 0 ? " ms" : "", want_p99 > 0 && want_tput > 0 ? ", " : "", want_tput > 0 ? want_tput : 0,
-                 want_tput > 0 ? " items/s" : "");
-    set_summary(s, slow || weak ? "fail" : "pass", "P50 %.3g ms, P99 %.3g ms, %.4g items/s (batch %s, concurrency %s, %s "
+        snprintf(targets, sizeof targets, "stated: %s%s%s", p99_text, *p99_text && *tput_text ? ", " : "", tput_text);
+    set_summary(s, slow || weak ? "fail" : "pass", "P50 %.3g ms, P99 %.3g ms, %.4g items/s (%s batch, concurrency %s, %s "
                 "threads); %s", p50, p99, tput, batch, conc, thr, targets);
 }
 
@@ -304,8 +390,9 @@ static void usage(void)
            "  1. integrity and test cases: every file against manifest.json, every test case through the whole\n"
            "     pipeline (mdk verify);\n"
            "  2. boundary probes, each in its own process (mdk check);\n"
-           "  3. latency: a short run in the configuration the spec's runtime block declares (batch, concurrency,\n"
-           "     threads), set against the performance the bundle states (performance.p99_ms, throughput);\n"
+           "  3. latency: a short run on the bundle's first test case (its image through the whole pipeline, or its\n"
+           "     tensors) with the spec's runtime concurrency and threads, set against the performance the bundle\n"
+           "     states (performance.p99_ms, throughput);\n"
            "  4. the environment: CPU, cores, OS, mdk and ONNX Runtime versions.\n"
            "Prints one line per step, and writes accept.md, accept.json, latency.svg and bench.json to DIR: a report to send\n"
            "back to the vendor. Exit status 0 when every step passes (warnings allowed), 1 otherwise.\n\n"
@@ -366,7 +453,7 @@ int cmd_accept(int argc, char **argv)
         if (!json) fprintf(stderr, "[%d/3] %s...\n", k + 1, titles[k]);
         if (k == 0) step_verify(bundle, (int)threads, &steps[k]);
         else if (k == 1) step_check(bundle, (int)threads, &steps[k]);
-        else step_latency(bundle, spec, duration, bench_json, &steps[k]);
+        else step_latency(b, bundle, dir, duration, bench_json, &steps[k]);
     }
     const char *overall = "accepted";
     for (int k = 0; k < 3; k++)
