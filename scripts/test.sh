@@ -55,12 +55,12 @@ sanitize() {
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=86 \
         ctest --test-dir "$asan" -j"$jobs" --output-on-failure -L sanitize "$@"
 }
-fast_unwind='^(server\.|conformance\.|cli\.check$)'
+fast_unwind='^(server\.|conformance\.|bundle\.|cli\.check$)'
 sanitize "$MDK_ROOT/tests/lsan.supp" fast_unwind_on_malloc=0:malloc_context_size=64 -E "$fast_unwind"
 # Full unwinding makes every allocation several times slower, too slow for the suites that time themselves:
 # the server suite (multi-megabyte JSON bodies, whose requests then time out), mdk check's probes (2 s
-# timeouts) and the ONNX conformance suite (about 930 processes, about 20 minutes more on 2 cores) run with
-# the fast unwinder. Their stacks of ONNX Runtime's allocations end inside ONNX Runtime and
+# timeouts), the bundle suite (packing and verifying real models: 8 minutes instead of 1.5) and the ONNX
+# conformance suite (about 930 processes, about 20 minutes more on 2 cores) run with the fast unwinder. Their stacks of ONNX Runtime's allocations end inside ONNX Runtime and
 # cannot be told apart, so there all of them are suppressed; mdk's leaks of its own allocations are still
 # found, and its handling of ONNX Runtime objects (src/runtime) is the same code the suites above drive.
 printf 'leak:libonnxruntime.so\n' >"$asan/lsan-fast-unwind.supp"

@@ -45,6 +45,21 @@ void mdki_files_digest(const mdki_files *f, char out[65]);
 /* manifest.json for `f` (which must not contain it). */
 mdk_status mdki_manifest_write(const mdki_files *f, const char *name, const char *version, mdki_buf *out);
 
+/* The first test case, which the generated docs and examples use: its inputs (named by model input) as bundle
+ * files, and its image when it is an image case. */
+typedef struct mdki_sample {
+    mdk_tensor **inputs;
+    char **files;          /* "examples/inputs/NAME.npy", one per input */
+    size_t n;
+    const char *image;     /* "test_cases/images/01-....jpg", or NULL */
+} mdki_sample;
+
+/* The model card, performance page and OpenAPI description (docs_gen.c). */
+mdk_status mdki_gen_docs(const mdk_spec *s, const mdk_model *m, const char *model_path, const char *bench_json,
+                         const char *cases_summary, const mdki_sample *first, mdki_files *f);
+/* Examples in C and Python, curl.sh with request.json, deployment files, test.py (examples_gen.c). */
+mdk_status mdki_gen_examples(const mdk_spec *s, const mdk_model *m, const mdki_sample *first, mdki_files *f);
+
 /* A copy (mdki_free) of the bundle file `rel`: from memory for archives, from disk for directories. */
 mdk_status mdki_bundle_load(const mdk_bundle *b, const char *rel, uint64_t cap, char **data, size_t *len);
 

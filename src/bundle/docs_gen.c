@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "bundle/bundle_int.h"
+#include "tensor/tensor_int.h"
 
 static const char *or_dash(const char *s) { return s && *s ? s : "-"; }
 
@@ -82,14 +83,16 @@ static mdk_status describe_steps(mdki_buf *b, const mdk_spec *s)
     return st;
 }
 
-static mdk_status describe_post(mdki_buf *b, const mdk_spec *s)
+static mdk_status describe_post(mdki_buf *b, const mdk_spec *s, const mdk_model *m)
 {
     const mdki_post *o = &s->post;
+    /* the output scored: the one named, else the model's first (as postprocessing takes it) */
+    const char *scored = o->output ? o->output : mdk_model_output_count(m) ? mdk_model_output(m, 0)->name : "-";
     static const char *const acts[] = {"no activation", "softmax", "sigmoid"};
     switch (o->type) {
     case MDKI_POST_CLASSIFY:
         return mdki_buf_addf(b, "Classification: %s over the scores of `%s`, then the top %d classes with their labels; "
-                             "scores below %g are left out.\n", acts[o->activation], or_dash(o->output), o->top_k, o->threshold);
+                             "scores below %g are left out.\n", acts[o->activation], scored, o->top_k, o->threshold);
     case MDKI_POST_DETECT:
         return mdki_buf_addf(b, "Detection: boxes (%s, %s) with each box's best class score%s; boxes scoring below %g are "
                              "dropped, then non-maximum suppression with IoU above %g (%s), at most %d boxes, mapped back to "
@@ -126,7 +129,8 @@ static void cpu_model(char *buf, size_t size)
     fclose(f);
 }
 
-static mdk_status model_card(const mdk_spec *s, const mdk_model *m, const mdk_graph_info *g, const char *bench_md,
+static mdk_status model_card(const mdk_spec *s, const mdk_model *m, const mdk_graph_info *g, const mdki_sample *first,
+                             const char *bench_md,
                              const char *cases_summary, mdki_buf *b)
 {
     char cpu[256];
@@ -160,7 +164,7 @@ static mdk_status model_card(const mdk_spec *s, const mdk_model *m, const mdk_gr
         if (st == MDK_OK) st = mdki_buf_addc(b, '\n');
     }
     if (st == MDK_OK) st = mdki_buf_addf(b, "## Postprocessing\n\n");
-    if (st == MDK_OK) st = describe_post(b, s);
+    if (st == MDK_OK) st = describe_post(b, s, m);
     if (st == MDK_OK && s->n_labels) {
         st = mdki_buf_addf(b, "\n%zu labels in `labels.txt`, one per line, in class order (first: \"%s\", last: \"%s\").\n",
                            s->n_labels, s->labels[0], s->labels[s->n_labels - 1]);
@@ -190,16 +194,26 @@ static mdk_status model_card(const mdk_spec *s, const mdk_model *m, const mdk_gr
     if (st == MDK_OK)
         st = mdki_buf_addf(b, "## Quick start\n\n```sh\n# check the delivery: integrity, then every test case\nmdk verify %s-%s/\n",
                            s->name, s->version);
-    if (st == MDK_OK && s->pre.present)
-        st = mdki_buf_addf(b, "# one image through the whole pipeline, JSON out\nmdk run %s-%s/ --image photo.jpg\n", s->name, s->version);
+    if (st == MDK_OK && s->pre.present && first->image)
+        st = mdki_buf_addf(b, "# one image through the whole pipeline (the first test image), JSON out\nmdk run %s-%s/ --image "
+                           "%s-%s/%s\n", s->name, s->version, s->name, s->version, first->image);
+    if (st == MDK_OK && first->n) {
+        st = mdki_buf_addf(b, "# tensors in, tensors out: the first test case's inputs, shipped in examples/inputs/\nmdk run %s-%s/",
+                           s->name, s->version);
+        for (size_t i = 0; i < first->n && st == MDK_OK; i++)
+            st = mdki_buf_addf(b, " --input %s=%s-%s/%s", mdk_tensor_name(first->inputs[i]), s->name, s->version, first->files[i]);
+        if (st == MDK_OK) st = mdki_buf_addf(b, " --output-dir out/\n");
+    }
     if (st == MDK_OK)
-        st = mdki_buf_addf(b, "# tensors in, tensors out\nmdk run %s-%s/model/model.onnx --input %s=input.npy --output-dir out/\n"
-                           "# as an HTTP service (Open Inference Protocol v2, plus POST /v1/models/%s/predict)\nmdk serve %s-%s/\n```\n\n"
+        st = mdki_buf_addf(b, "# as an HTTP service (Open Inference Protocol v2%s%s%s), then call it\nmdk serve %s-%s/ &\n"
+                           "sh %s-%s/examples/curl.sh\n```\n\n"
                            "In C, see `examples/c/` (copy the folder out of the bundle, where new files would fail `mdk verify`, "
                            "then `make` builds them against an installed libmdk); in Python, "
-                           "`examples/python/predict.py`; over HTTP, `examples/curl.sh`. The API the server exposes is in "
-                           "`docs/openapi.json`.\n\n",
-                           s->name, s->version, in0->name, s->name, s->name, s->version);
+                           "`examples/python/predict.py`; over HTTP, `examples/curl.sh` (which sends %s). The API the server "
+                           "exposes is in `docs/openapi.json`.\n\n",
+                           s->pre.present ? ", plus POST /v1/models/" : "", s->pre.present ? s->name : "",
+                           s->pre.present ? "/predict for an image" : "", s->name, s->version, s->name, s->version,
+                           s->pre.present ? "the first test image" : "`examples/request.json`, the first test case as a v2 request");
     if (st == MDK_OK)
         st = mdki_buf_addf(b, "## Test cases\n\n%s, in `test_cases/` (inputs.npz, expected_outputs.npz keyed CASE/NAME, "
                            "cases.json). Run them with `mdk verify %s-%s/` or `python3 test_cases/test.py`.\n\n",
@@ -212,15 +226,17 @@ static mdk_status model_card(const mdk_spec *s, const mdk_model *m, const mdk_gr
                            "| `input '%s': expected rank %zu ..., got rank ...` / `dim N must be ...` | wrong shape | match the "
                            "Interface table; fixed dims cannot change |\n"
                            "| `unknown input 'x'; the model's inputs are: ...` | wrong name | use the names above |\n"
-                           "| `... not a JPEG or PNG image` / `corrupt or truncated JPEG` | the file is not a readable image | "
-                           "re-encode it as JPEG or PNG |\n"
-                           "| `image is WxH = N pixels, above the limit of M` | the image is too large | downscale it%s |\n"
+                           "%s%s%s"
                            "| `file '...' was changed` / `is missing` / `extra file` | the bundle was altered after packing | get "
                            "a fresh copy from the vendor |\n"
                            "| `ONNX Runtime ... does not provide API version ...` | an older ONNX Runtime | use ONNX Runtime %s "
                            "or newer |\n\n",
                            v->name, mdk_dtype_name(v->dtype), mdk_dtype_name(v->dtype), v->name, v->ndim,
-                           s->rt.max_image_pixels ? " below the limit in Limits" : "", mdk_ort_version());
+                           s->pre.present ? "| `... not a JPEG or PNG image` / `corrupt or truncated JPEG` | the file is not "
+                                            "a readable image | re-encode it as JPEG or PNG |\n| `image is WxH = N pixels, "
+                                            "above the limit of M` | the image is too large | downscale it" : "",
+                           s->pre.present && s->rt.max_image_pixels ? " below the limit in Limits" : "",
+                           s->pre.present ? " |\n" : "", mdk_ort_version());
     }
     if (st == MDK_OK && (s->rt.max_batch || s->rt.max_image_pixels || s->rt.max_request_bytes)) {
         st = mdki_buf_addf(b, "## Limits\n\n");
@@ -345,8 +361,9 @@ static const char *model_path(char *buf, size_t size, const char *fmt, const mdk
     return buf;
 }
 
-/* The v2 inference request body: its schema and an example built from the model's inputs. */
-static void infer_body(mdki_jw *w, const mdk_model *m)
+/* The v2 inference request body: its schema and an example, the first test case (which the model answers;
+ * zeros of the smallest valid shape when there is none). */
+static void infer_body(mdki_jw *w, const mdk_model *m, const mdki_sample *first)
 {
     mdki_jw_key(w, "requestBody");
     mdki_jw_object(w);
@@ -388,7 +405,25 @@ static void infer_body(mdki_jw *w, const mdk_model *m)
     mdki_jw_object(w);
     mdki_jw_key(w, "inputs");
     mdki_jw_array(w);
-    for (size_t i = 0; i < mdk_model_input_count(m); i++) {
+    for (size_t i = 0; i < first->n; i++) {
+        const mdk_tensor *t = first->inputs[i];
+        const char *dt = mdk_v2_datatype(mdk_tensor_dtype(t));
+        mdki_jw_object(w);
+        mdki_jw_key(w, "name");
+        mdki_jw_string(w, mdk_tensor_name(t));
+        mdki_jw_key(w, "shape");
+        mdki_jw_array(w);
+        for (size_t k = 0; k < mdk_tensor_ndim(t); k++) mdki_jw_int(w, mdk_tensor_shape(t)[k]);
+        mdki_jw_end_array(w);
+        mdki_jw_key(w, "datatype");
+        mdki_jw_string(w, dt ? dt : "UNDEFINED");
+        mdki_jw_key(w, "data");
+        mdki_jw_array(w);
+        for (size_t k = 0; k < mdk_tensor_count(t) && w->st == MDK_OK; k++) mdki_jw_element(w, t, k);
+        mdki_jw_end_array(w);
+        mdki_jw_end_object(w);
+    }
+    for (size_t i = 0; !first->n && i < mdk_model_input_count(m); i++) {
         const mdk_value_info *v = mdk_model_input(m, i);
         const char *dt = mdk_v2_datatype(v->dtype);
         size_t count = 1;
@@ -461,7 +496,7 @@ static void upload_body(mdki_jw *w)
     mdki_jw_end_object(w);
 }
 
-static mdk_status openapi(const mdk_spec *s, const mdk_model *m, mdki_buf *b)
+static mdk_status openapi(const mdk_spec *s, const mdk_model *m, const mdki_sample *first, mdki_buf *b)
 {
     char p[400];
     mdki_jw w;
@@ -489,7 +524,7 @@ static mdk_status openapi(const mdk_spec *s, const mdk_model *m, mdki_buf *b)
     simple_op(&w, model_path(p, sizeof p, "/v2/models/%s/ready", s), "get", "Model readiness", "model");
     op(&w, model_path(p, sizeof p, "/v2/models/%s/infer", s), "post", "Inference on tensors (Open Inference Protocol v2)",
        "inference");
-    infer_body(&w, m);
+    infer_body(&w, m, first);
     end_op(&w);
     if (s->pre.present) {
         op(&w, model_path(p, sizeof p, "/v1/models/%s/predict", s), "post",
@@ -504,10 +539,7 @@ static mdk_status openapi(const mdk_spec *s, const mdk_model *m, mdki_buf *b)
 }
 
 mdk_status mdki_gen_docs(const mdk_spec *s, const mdk_model *m, const char *model_path, const char *bench_json,
-                         const char *cases_summary, mdki_files *f);
-
-mdk_status mdki_gen_docs(const mdk_spec *s, const mdk_model *m, const char *model_path, const char *bench_json,
-                         const char *cases_summary, mdki_files *f)
+                         const char *cases_summary, const mdki_sample *first, mdki_files *f)
 {
     mdki_buf b;
     mdki_buf_init(&b, 64u << 20);
@@ -524,9 +556,9 @@ mdk_status mdki_gen_docs(const mdk_spec *s, const mdk_model *m, const char *mode
         if (st == MDK_OK && !(bench_md = mdki_strdup(md->valuestring))) st = MDK_ERR_NO_MEMORY;
         cJSON_Delete(j);
     }
-    if (st == MDK_OK) st = model_card(s, m, g, bench_md, cases_summary, &b);
+    if (st == MDK_OK) st = model_card(s, m, g, first, bench_md, cases_summary, &b);
     if (st == MDK_OK) st = mdki_files_add_buf(f, "docs/README.md", &b);
-    if (st == MDK_OK) st = openapi(s, m, &b);
+    if (st == MDK_OK) st = openapi(s, m, first, &b);
     if (st == MDK_OK) st = mdki_files_add_buf(f, "docs/openapi.json", &b);
     if (st == MDK_OK && bench_md) {
         st = mdki_buf_addf(&b, "# Performance of %s %s\n\nFrom `mdk bench` (the report packed with this bundle):\n\n%s\n",

@@ -48,20 +48,24 @@ static mdk_status fill(mdki_files *f, const char *path, const char *tpl, const s
     return mdki_files_add_buf(f, path, &b);
 }
 
-mdk_status mdki_gen_examples(const mdk_spec *s, const mdk_model *m, mdki_files *f);
-
-mdk_status mdki_gen_examples(const mdk_spec *s, const mdk_model *m, mdki_files *f)
+mdk_status mdki_gen_examples(const mdk_spec *s, const mdk_model *m, const mdki_sample *first, mdki_files *f)
 {
-    char dns[256], predict[1024];
+    char dns[256], predict[2400];
     size_t k = 0;
     for (const char *p = s->name; *p && k + 1 < sizeof dns; p++)
         dns[k++] = isalnum((unsigned char)*p) ? (char)tolower((unsigned char)*p) : '-';
     dns[k] = '\0';
-    if (s->pre.present)
-        snprintf(predict, sizeof predict, "curl -sSf -F file=@\"${1:-image.jpg}\" \"$URL/v1/models/%s/predict\"; echo", s->name);
+    /* the defaults are files the bundle ships: its first test image, or its first test case as a v2 request */
+    if (s->pre.present && first->image)
+        snprintf(predict, sizeof predict, "# an image through the model's pre- and post-processing (default: the first test image)\n"
+                 "curl -sSf -F file=@\"${1:-$HERE/../%s}\" \"$URL/v1/models/%s/predict\"; echo", first->image, s->name);
+    else if (s->pre.present)
+        snprintf(predict, sizeof predict, "curl -sSf -F file=@\"${1:?usage: sh curl.sh IMAGE}\" \"$URL/v1/models/%s/predict\"; echo",
+                 s->name);
     else
-        snprintf(predict, sizeof predict, "# a v2 inference request: inputs as {\"name\", \"shape\", \"datatype\", \"data\"}\n"
-                 "curl -sSf -H 'Content-Type: application/json' -d \"@${1:-request.json}\" \"$URL/v2/models/%s/infer\"; echo",
+        snprintf(predict, sizeof predict, "# a v2 inference request (default: request.json, the first test case): inputs as "
+                 "{\"name\", \"shape\", \"datatype\", \"data\"}\n"
+                 "curl -sSf -H 'Content-Type: application/json' -d \"@${1:-$HERE/request.json}\" \"$URL/v2/models/%s/infer\"; echo",
                  s->name);
     const subst subs[] = {{"NAME", s->name}, {"VERSION", s->version}, {"NAME_DNS", dns},
                           {"INPUT", mdk_model_input(m, 0)->name}, {"PREDICT", predict}};

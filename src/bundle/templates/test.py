@@ -14,19 +14,24 @@ with open(os.path.join(cases_dir, "cases.json")) as f:
     meta = json.load(f)
 rtol, atol = meta["rtol"], meta["atol"]
 model = mdk.Model(bundle)
-inputs = np.load(os.path.join(cases_dir, "inputs.npz"))
-expected = np.load(os.path.join(cases_dir, "expected_outputs.npz"))
-names = sorted({k.split("/")[0] for k in inputs.files})
+
+
+def by_case(npz):
+    """{case: {name: array}}: keys CASE/NAME, or plain NAME for a single case called "inputs.npz"."""
+    cases = {}
+    for key in npz.files:
+        case, name = key.split("/", 1) if "/" in key else ("inputs.npz", key)
+        cases.setdefault(case, {})[name] = npz[key]
+    return cases
+
+
+inputs = by_case(np.load(os.path.join(cases_dir, "inputs.npz")))
+expected = by_case(np.load(os.path.join(cases_dir, "expected_outputs.npz")))
 passed = 0
-for case in names:
-    feed = {k.split("/", 1)[1]: inputs[k] for k in inputs.files if k.startswith(case + "/")}
+for case, feed in inputs.items():
     got = model.predict(feed)
-    ok = True
-    for k in expected.files:
-        if not k.startswith(case + "/"):
-            continue
-        out = k.split("/", 1)[1]
-        want = expected[k]
+    ok = case in expected
+    for out, want in expected.get(case, {}).items():
         close = np.isclose(got[out], want, rtol=rtol, atol=atol, equal_nan=True)
         if got[out].shape != want.shape or not close.all():
             ok = False
@@ -34,6 +39,6 @@ for case in names:
     if ok:
         print(f"PASS {case}")
         passed += 1
-print(f"{passed} passed, {len(names) - passed} failed")
-print(f"pass rate: {100.0 * passed / max(1, len(names)):.1f}%")
-sys.exit(0 if passed == len(names) else 1)
+print(f"{passed} passed, {len(inputs) - passed} failed")
+print(f"pass rate: {100.0 * passed / max(1, len(inputs)):.1f}%")
+sys.exit(0 if inputs and passed == len(inputs) else 1)

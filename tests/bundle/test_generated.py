@@ -1,0 +1,138 @@
+"""What a bundle ships for its receiver, for a tensor-only model with several inputs of different dtypes, a 0-d
+input and a batch dim at position 1 (an RNN-like state): cases.json lists every case, the model card counts
+them and shows every input, example inputs and request.json are the first test case, and each generated
+artefact is executed: test.py and predict.py with the Python binding, request.json, curl.sh and the OpenAPI
+example against a real `mdk serve`, each answer checked against the bundle's expected outputs."""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import onnx
+import requests
+from onnx import helper
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "pylib"))
+import mdktest  # noqa: E402
+from mdkserver import Server  # noqa: E402
+from mdktest import run  # noqa: E402
+
+ROOT = os.environ.get("MDK_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
+LIB = os.environ.get("MDK_LIBRARY", os.path.join(ROOT, "build", "libmdk.so.0"))
+
+
+def stateful_model(path):
+    """y = x * rate + mean(state over its first axis); new_state = state + 1, mask passed as a count. Inputs:
+    x float32 [N, 4], rate int64 [] (0-d), state float32 [2, N, 4] (batch at position 1), mask bool [N]."""
+    x = helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, ["N", 4])
+    rate = helper.make_tensor_value_info("rate", onnx.TensorProto.INT64, [])
+    state = helper.make_tensor_value_info("state", onnx.TensorProto.FLOAT, [2, "N", 4])
+    mask = helper.make_tensor_value_info("mask", onnx.TensorProto.BOOL, ["N"])
+    y = helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, ["N", 4])
+    new_state = helper.make_tensor_value_info("new_state", onnx.TensorProto.FLOAT, [2, "N", 4])
+    kept = helper.make_tensor_value_info("kept", onnx.TensorProto.INT64, ["N"])
+    one = helper.make_tensor("one", onnx.TensorProto.FLOAT, [], [1.0])
+    nodes = [
+        helper.make_node("Cast", ["rate"], ["rf"], to=onnx.TensorProto.FLOAT),
+        helper.make_node("Mul", ["x", "rf"], ["xr"]),
+        helper.make_node("ReduceMean", ["state"], ["sm"], axes=[0], keepdims=0),
+        helper.make_node("Add", ["xr", "sm"], ["y"]),
+        helper.make_node("Add", ["state", "one"], ["new_state"]),
+        helper.make_node("Cast", ["mask"], ["kept"], to=onnx.TensorProto.INT64),
+    ]
+    g = helper.make_graph(nodes, "stateful", [x, rate, state, mask], [y, new_state, kept], initializer=[one])
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), path)
+
+
+class Generated(mdktest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        import tempfile
+        cls._dir = tempfile.TemporaryDirectory(prefix="mdk-generated-")
+        d = cls.root = cls._dir.name
+        stateful_model(os.path.join(d, "m.onnx"))
+        rng = np.random.default_rng(7)
+        cases = {}
+        for c, n in (("first", 2), ("second", 1), ("third", 3)):
+            cases[f"{c}/x"] = rng.standard_normal((n, 4)).astype(np.float32)
+            cases[f"{c}/rate"] = np.array(n + 1, np.int64)
+            cases[f"{c}/state"] = rng.standard_normal((2, n, 4)).astype(np.float32)
+            cases[f"{c}/mask"] = rng.random(n) > 0.5
+        np.savez(os.path.join(d, "in.npz"), **cases)
+        cls.cases = cases
+        with open(os.path.join(d, "mdk.yaml"), "w") as f:
+            f.write("name: stateful\nversion: 1.2.0\nmodel: m.onnx\ntest_cases: {inputs: in.npz}\n")
+        rc, out, err = run("pack", os.path.join(d, "mdk.yaml"), "-o", os.path.join(d, "out"), "--archive")
+        if rc != 0:
+            raise AssertionError(err)
+        cls.b = os.path.join(d, "out", "stateful-1.2.0")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls._dir.cleanup()
+
+    def expected(self, case):
+        c = {k.split("/")[1]: v for k, v in self.cases.items() if k.startswith(case + "/")}
+        return {"y": c["x"] * c["rate"] + c["state"].mean(axis=0), "new_state": c["state"] + 1,
+                "kept": c["mask"].astype(np.int64)}
+
+    def test_cases_json_and_model_card(self):
+        with open(os.path.join(self.b, "test_cases", "cases.json")) as f:
+            cj = json.load(f)
+        self.assertEqual([c["name"] for c in cj["cases"]], ["first", "second", "third"])
+        self.assertEqual(cj["cases"][0]["inputs"], ["x", "rate", "state", "mask"])
+        self.assertEqual(cj["cases"][0]["outputs"], ["y", "new_state", "kept"])
+        with open(os.path.join(self.b, "docs", "README.md")) as f:
+            card = f.read()
+        self.assertIn("3 cases (0 from images)", card)
+        for i, name in enumerate(["x", "rate", "state", "mask"]):
+            self.assertIn(f"--input {name}=stateful-1.2.0/examples/inputs/{i + 1}-{name}.npy", card)
+        self.assertNotIn("JPEG", card)  # no image troubleshooting for a model without images
+        # the quick start's command, run as written from the bundle's parent folder
+        line = [l for l in card.splitlines() if l.startswith("mdk run stateful-1.2.0/ --input")][0]
+        args = line.split()[2:]
+        args[args.index("out/")] = self.path("out")
+        p = subprocess.run([mdktest.MDK, "run", *args], cwd=os.path.dirname(self.b), capture_output=True, text=True)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        for name, want in self.expected("first").items():
+            np.testing.assert_allclose(np.load(os.path.join(self.path("out"), name + ".npy")), want, rtol=1e-5, atol=1e-6)
+
+    def test_python_test_and_example(self):
+        env = mdktest.sanitizer_env(dict(os.environ, PYTHONPATH=os.path.join(ROOT, "bindings", "python"), MDK_LIBRARY=LIB))
+        p = subprocess.run(["/usr/bin/python3", os.path.join(self.b, "test_cases", "test.py")], capture_output=True,
+                           text=True, env=env)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertIn("3 passed, 0 failed", p.stdout)
+        p = subprocess.run(["/usr/bin/python3", os.path.join(self.b, "examples", "python", "predict.py"), self.b],
+                           capture_output=True, text=True, env=env)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("y float32 (2, 4)", p.stdout)
+        self.assertIn("new_state float32 (2, 2, 4)", p.stdout)
+
+    def check_v2_answer(self, body, case):
+        out = {o["name"]: np.array(o["data"]).reshape(o["shape"]) for o in body["outputs"]}
+        for name, want in self.expected(case).items():
+            np.testing.assert_allclose(out[name], want, rtol=1e-5, atol=1e-6)
+
+    def test_served_with_request_json_curl_and_openapi_example(self):
+        with Server(self.b + ".mdk") as s:
+            with open(os.path.join(self.b, "examples", "request.json")) as f:
+                req = json.load(f)
+            r = requests.post(f"{s.url}/v2/models/stateful/infer", json=req, timeout=30)
+            self.assertEqual(r.status_code, 200, r.text)
+            self.check_v2_answer(r.json(), "first")
+            p = subprocess.run(["sh", os.path.join(self.b, "examples", "curl.sh")], capture_output=True, text=True,
+                               env=dict(os.environ, MDK_URL=s.url), timeout=60)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.check_v2_answer(json.loads(p.stdout.strip().splitlines()[-1]), "first")
+            with open(os.path.join(self.b, "docs", "openapi.json")) as f:
+                api = json.load(f)
+            example = api["paths"]["/v2/models/stateful/infer"]["post"]["requestBody"]["content"]["application/json"]["example"]
+            r = requests.post(f"{s.url}/v2/models/stateful/infer", json=example, timeout=30)
+            self.assertEqual(r.status_code, 200, r.text)
+            self.check_v2_answer(r.json(), "first")
+
+
+if __name__ == "__main__":
+    mdktest.main()
