@@ -60,6 +60,11 @@ typedef void (*mdk_case_callback)(void *ctx, const char *name, int pass, const c
 MDK_API mdk_status mdk_bundle_run_cases(const mdk_bundle *b, const mdk_options *opts, mdk_case_callback cb, void *ctx,
                                         size_t *passed, size_t *failed);
 
+/* The inputs of the bundle's first test case, named by model input: the stored tensors (for an image case, its
+ * image as preprocessing made it). A known-good input to start probes, benchmarks and examples from.
+ * `*inputs` is a new array of `*n` tensors (mdk_tensors_free). */
+MDK_API mdk_status mdk_bundle_first_case(const mdk_bundle *b, mdk_tensor ***inputs, size_t *n);
+
 /* Compares two bundles' interfaces: inputs/outputs (names, dtypes, shapes), preprocessing, postprocessing,
  * labels and the model digest. `*report` is a new JSON document (mdk_free()) listing each change with its
  * impact; `*breaking` is 1 when the new bundle cannot replace the old one in place. */

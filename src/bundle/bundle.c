@@ -489,6 +489,33 @@ static size_t case_members(case_io *io, const char *name, mdk_tensor **out, size
     return n;
 }
 
+mdk_status mdk_bundle_first_case(const mdk_bundle *b, mdk_tensor ***inputs, size_t *n)
+{
+    if (!b || !inputs || !n) return mdki_fail(MDK_ERR_INVALID_ARGUMENT, "mdk_bundle_first_case: NULL argument");
+    case_io io = {0};
+    mdk_status st = load_npz(b, "test_cases/inputs.npz", &io);
+    if (st == MDK_OK && io.n == 0) st = mdki_fail(MDK_ERR_FORMAT, "%s: test_cases/inputs.npz holds no test case", b->path);
+    const char *first = io.n ? mdk_tensor_name(io.items[0]) : "", *slash = strrchr(first, '/');
+    char *name = st == MDK_OK ? mdki_strndup(slash ? first : "inputs.npz", slash ? (size_t)(slash - first) : 10) : NULL;
+    mdk_tensor **members = st == MDK_OK && name ? mdki_calloc(io.n, sizeof *members) : NULL;
+    if (st == MDK_OK && !members) st = MDK_ERR_NO_MEMORY;
+    size_t count = st == MDK_OK ? case_members(&io, name, members, io.n) : 0;
+    for (size_t i = 0; i < io.n; i++) { /* keep the members, free the rest */
+        int member = 0;
+        for (size_t k = 0; k < count && !member; k++) member = members[k] == io.items[i];
+        if (!member) mdk_tensor_free(io.items[i]);
+    }
+    mdki_free(io.items);
+    mdki_free(name);
+    if (st != MDK_OK) {
+        mdk_tensors_free(members, count);
+        return st;
+    }
+    *inputs = members;
+    *n = count;
+    return MDK_OK;
+}
+
 /* A test case: its name and, for image cases, the image it starts from (borrowed from cases.json). */
 typedef struct case_ref {
     char *name;

@@ -58,6 +58,14 @@ typedef struct check_ctx {
     size_t prep_ndim;
     probe probes[MAX_PROBES];
     size_t n_probes;
+    /* The batch: a named dim means one size across every input that has it, at whatever position (an RNN
+     * state [layers, N, hidden] shares N with its input [N, features]). batch_axis[i] is that dim's position
+     * in input i, -1 when the input has none. */
+    const char *batch_name;   /* the symbolic name, NULL for an unnamed dynamic dim 0 */
+    int batch_axis[64];
+    /* A bundle's first test case, by input index: a known-good input the probes start from (NULL: random). */
+    mdk_tensor *case_in[64];
+    int64_t case_batch;       /* its batch size (1 without one) */
 } check_ctx;
 
 static const char *expect_text(expectation e)
@@ -84,14 +92,72 @@ static void base_shape(const check_ctx *c, size_t idx, int64_t *shape)
     for (size_t k = 0; k < v->ndim; k++) {
         char key[512];
         snprintf(key, sizeof key, "%s:%zu", v->name, k);
-        shape[k] = v->dims[k].value >= 0 ? v->dims[k].value : k == 0 ? 1 : prep ? c->prep_shape[k] : 64;
+        shape[k] = v->dims[k].value >= 0 ? v->dims[k].value : (int)k == c->batch_axis[idx] ? 1 : prep ? c->prep_shape[k] : 64;
         for (size_t d = 0; d < c->n_dims; d++)
             if (strcmp(c->dims[d].name, key) == 0 || (v->dims[k].param && strcmp(c->dims[d].name, v->dims[k].param) == 0))
                 shape[k] = c->dims[d].value;
     }
 }
 
-static int dynamic_batch(const mdk_value_info *v) { return v->has_shape && v->ndim >= 1 && v->dims[0].value < 0; }
+/* Where each input carries the batch: the dim named like the first input's dynamic dim 0 (or, unnamed, dim 0
+ * itself when dynamic). */
+static void find_batch_axes(check_ctx *c)
+{
+    size_t n_in = mdk_model_input_count(c->model);
+    int unnamed = 0;
+    c->batch_name = NULL;
+    for (size_t i = 0; i < n_in && !c->batch_name && !unnamed; i++) {
+        const mdk_value_info *v = mdk_model_input(c->model, i);
+        if (v->ndim >= 1 && v->dims[0].value < 0) {
+            if (v->dims[0].param && *v->dims[0].param) c->batch_name = v->dims[0].param;
+            else unnamed = 1;
+        }
+    }
+    for (size_t i = 0; i < n_in; i++) {
+        const mdk_value_info *v = mdk_model_input(c->model, i);
+        c->batch_axis[i] = -1;
+        for (size_t k = 0; k < v->ndim && c->batch_axis[i] < 0; k++) {
+            if (v->dims[k].value >= 0) continue;
+            if (c->batch_name ? v->dims[k].param && strcmp(v->dims[k].param, c->batch_name) == 0
+                              : unnamed && k == 0 && !(v->dims[k].param && *v->dims[k].param))
+                c->batch_axis[i] = (int)k;
+        }
+    }
+}
+
+static int has_batch(const check_ctx *c) { return c->batch_axis[0] >= 0; }
+
+/* A tensor of `src`'s items items[0..n) along `axis` (the other dims unchanged), named as `src`. */
+static mdk_status take_items(const mdk_tensor *src, int axis, const int64_t *items, size_t n, mdk_tensor **out)
+{
+    size_t nd = mdk_tensor_ndim(src);
+    int64_t shape[MDK_MAX_DIMS];
+    memcpy(shape, mdk_tensor_shape(src), nd * sizeof *shape);
+    int64_t have = shape[axis];
+    shape[axis] = (int64_t)n;
+    mdk_status st = mdk_tensor_new(mdk_tensor_dtype(src), nd, shape, out);
+    if (st == MDK_OK) st = mdk_tensor_set_name(*out, mdk_tensor_name(src));
+    if (st != MDK_OK) return st;
+    size_t outer = 1, inner = 1;
+    for (int k = 0; k < axis; k++) outer *= (size_t)shape[k];
+    for (size_t k = (size_t)axis + 1; k < nd; k++) inner *= (size_t)shape[k];
+    int strings = mdk_tensor_dtype(src) == MDK_DTYPE_STRING;
+    size_t es = strings ? 0 : mdk_dtype_size(mdk_tensor_dtype(src));
+    for (size_t o = 0; o < outer && st == MDK_OK; o++)
+        for (size_t j = 0; j < n && st == MDK_OK; j++) {
+            size_t from = (o * (size_t)have + (size_t)items[j]) * inner, to = (o * n + j) * inner;
+            if (!strings) {
+                memcpy((char *)mdk_tensor_mutable_data(*out) + to * es, (const char *)mdk_tensor_data(src) + from * es,
+                       inner * es);
+                continue;
+            }
+            for (size_t e = 0; e < inner && st == MDK_OK; e++) {
+                const char *str = mdk_tensor_string(src, from + e);
+                st = mdk_tensor_set_string(*out, to + e, str, strlen(str));
+            }
+        }
+    return st;
+}
 
 static mdk_status make_input(const check_ctx *c, size_t idx, mdk_dtype dtype, size_t ndim, const int64_t *shape,
                              uint64_t seed, mdk_tensor **out)
@@ -102,17 +168,26 @@ static mdk_status make_input(const check_ctx *c, size_t idx, mdk_dtype dtype, si
     return st;
 }
 
-/* Every input at its base shape, the batch dim (when dynamic) at `batch`. */
+/* Every input, the batch at `batch` wherever each input has it: from the bundle's first test case when there
+ * is one (its items repeated as needed), else random at the base shapes. */
 static mdk_status make_feeds(const check_ctx *c, int64_t batch, uint64_t seed, mdk_tensor **feeds)
 {
     mdk_status st = MDK_OK;
+    int64_t *items = c->case_in[0] && batch > 0 ? calloc((size_t)batch, sizeof *items) : NULL;
+    for (int64_t j = 0; items && j < batch; j++) items[j] = j % c->case_batch;
     for (size_t i = 0; i < mdk_model_input_count(c->model) && st == MDK_OK; i++) {
         const mdk_value_info *v = mdk_model_input(c->model, i);
+        if (c->case_in[0] && (items || batch == 0)) {
+            st = c->batch_axis[i] < 0 ? mdk_tensor_clone(c->case_in[i], &feeds[i])
+                                      : take_items(c->case_in[i], c->batch_axis[i], items, (size_t)batch, &feeds[i]);
+            continue;
+        }
         int64_t shape[MDK_MAX_DIMS];
         base_shape(c, i, shape);
-        if (dynamic_batch(v)) shape[0] = batch;
+        if (c->batch_axis[i] >= 0) shape[c->batch_axis[i]] = batch;
         st = make_input(c, i, v->dtype, v->ndim, shape, seed, &feeds[i]);
     }
+    free(items);
     return st;
 }
 
@@ -124,7 +199,8 @@ static int64_t huge_batch(const check_ctx *c)
     int64_t shape[MDK_MAX_DIMS];
     base_shape(c, 0, shape);
     uint64_t per = 8;
-    for (size_t k = 1; k < v->ndim; k++) per *= shape[k] > 0 ? (uint64_t)shape[k] : 1;
+    for (size_t k = 0; k < v->ndim; k++)
+        if ((int)k != c->batch_axis[0]) per *= shape[k] > 0 ? (uint64_t)shape[k] : 1;
     uint64_t n = c->opts.max_batch * 1024, cap = ((uint64_t)1 << 30) / per;
     if (n > cap) n = cap;
     if (n <= c->opts.max_batch) n = c->opts.max_batch + 1;
@@ -199,29 +275,30 @@ static void probe_batch(check_ctx *c, outcome *o)
         mdk_tensor *single[64] = {0}, **sout = NULL;
         size_t n_sout = 0;
         mdk_status st = MDK_OK;
-        for (size_t i = 0; i < n_in && st == MDK_OK; i++) { /* item `item` of the batch, as a batch of one */
-            const mdk_value_info *v = mdk_model_input(c->model, i);
-            int64_t shape[MDK_MAX_DIMS];
-            memcpy(shape, mdk_tensor_shape(batch[i]), mdk_tensor_ndim(batch[i]) * sizeof *shape);
-            if (!dynamic_batch(v)) {
-                st = mdk_tensor_clone(batch[i], &single[i]);
-                continue;
-            }
-            shape[0] = 1;
-            st = mdk_tensor_new(mdk_tensor_dtype(batch[i]), mdk_tensor_ndim(batch[i]), shape, &single[i]);
-            if (st == MDK_OK) {
-                size_t per = mdk_tensor_nbytes(single[i]);
-                memcpy(mdk_tensor_mutable_data(single[i]), (const char *)mdk_tensor_data(batch[i]) + per * (size_t)item, per);
-                st = mdk_tensor_set_name(single[i], v->name);
-            }
-        }
+        int64_t one = item;
+        for (size_t i = 0; i < n_in && st == MDK_OK; i++) /* item `item` of the batch, as a batch of one */
+            st = c->batch_axis[i] < 0 ? mdk_tensor_clone(batch[i], &single[i])
+                                      : take_items(batch[i], c->batch_axis[i], &one, 1, &single[i]);
         if (st == MDK_OK) st = mdk_model_run(c->model, single, n_in, &sout, &n_sout);
         if (st != MDK_OK) refused(o);
         for (size_t k = 0; st == MDK_OK && k < n_sout && k < n_bout; k++) {
-            size_t per = mdk_tensor_count(sout[k]), have = mdk_tensor_count(bout[k]);
-            if (mdk_tensor_ndim(bout[k]) == 0 || mdk_tensor_shape(bout[k])[0] != N_BATCH || have != per * N_BATCH) continue;
+            /* the output's batch dim: the batch's name among its dims, else dim 0 when it has the batch's size */
+            const mdk_value_info *ov = mdk_model_output(c->model, k);
+            int axis = -1;
+            for (size_t d = 0; c->batch_name && d < ov->ndim && axis < 0; d++)
+                if (ov->dims[d].param && strcmp(ov->dims[d].param, c->batch_name) == 0) axis = (int)d;
+            if (axis < 0 && mdk_tensor_ndim(bout[k]) > 0 && mdk_tensor_shape(bout[k])[0] == N_BATCH) axis = 0;
+            if (axis < 0 || mdk_tensor_kind(bout[k]) != MDK_VALUE_TENSOR || mdk_tensor_dtype(bout[k]) == MDK_DTYPE_STRING ||
+                (size_t)axis >= mdk_tensor_ndim(bout[k]) || mdk_tensor_shape(bout[k])[axis] != N_BATCH)
+                continue;
+            mdk_tensor *mine = NULL; /* this item's slice of the batch's output */
+            if (take_items(bout[k], axis, &one, 1, &mine) != MDK_OK || mdk_tensor_count(mine) != mdk_tensor_count(sout[k])) {
+                mdk_tensor_free(mine);
+                continue;
+            }
+            size_t per = mdk_tensor_count(sout[k]);
             for (size_t e = 0; e < per; e++) {
-                double a = mdk_tensor_get_f64(bout[k], per * (size_t)item + e), b = mdk_tensor_get_f64(sout[k], e);
+                double a = mdk_tensor_get_f64(mine, e), b = mdk_tensor_get_f64(sout[k], e);
                 double err = fabs(a - b);
                 if (isnan(a) && isnan(b)) continue;
                 if (err > worst) {
@@ -230,6 +307,7 @@ static void probe_batch(check_ctx *c, outcome *o)
                 }
                 if (!(err <= c->atol + c->rtol * fabs(b))) differs = 1;
             }
+            mdk_tensor_free(mine);
         }
         mdk_tensors_free(sout, n_sout);
         for (size_t i = 0; i < n_in; i++) mdk_tensor_free(single[i]);
@@ -323,14 +401,20 @@ static void run_probe(check_ctx *c, const probe *p, outcome *o)
         st = make_input(c, (size_t)p->input, v->dtype, 1, &zero, 1, &repl);
         break;
     }
-    case P_BATCH0: shape[0] = 0; st = make_input(c, (size_t)p->input, v->dtype, ndim, shape, 1, &repl); break;
+    case P_BATCH0: /* every input that carries the batch, at 0 */
+        for (size_t i = 0; i < n_in; i++) mdk_tensor_free(feeds[i]), feeds[i] = NULL;
+        st = make_feeds(c, 0, 1, feeds);
+        break;
     case P_DIM_OVER: shape[p->axis] += 1; st = make_input(c, (size_t)p->input, v->dtype, ndim, shape, 1, &repl); break;
     case P_DIM_MIN: shape[p->axis] = 1; st = make_input(c, (size_t)p->input, v->dtype, ndim, shape, 1, &repl); break;
-    case P_AT_MAX_BATCH:
+    case P_AT_MAX_BATCH: /* every input that carries the batch, at the limit */
+        for (size_t i = 0; i < n_in; i++) mdk_tensor_free(feeds[i]), feeds[i] = NULL;
+        st = make_feeds(c, (int64_t)c->opts.max_batch, 1, feeds);
+        break;
     case P_HUGE_BATCH:
         /* zero-filled pages are not touched until written: the huge tensor costs address space, not memory,
          * unless something tries to use it */
-        shape[0] = p->kind == P_HUGE_BATCH ? huge_batch(c) : (int64_t)c->opts.max_batch;
+        shape[c->batch_axis[p->input]] = huge_batch(c);
         st = mdk_tensor_new(v->dtype, ndim, shape, &repl);
         if (st == MDK_OK) st = mdk_tensor_set_name(repl, v->name);
         break;
@@ -387,7 +471,7 @@ static void build_probes(check_ctx *c)
     size_t n_in = mdk_model_input_count(c->model);
     add(c, P_BASELINE, EXP_RUN, 0, 0, "valid input");
     add(c, P_EMPTY, v->ndim == 1 ? EXP_EITHER : EXP_REFUSE, 0, 0, "empty tensor");
-    if (dynamic_batch(v)) {
+    if (has_batch(c)) {
         add(c, P_BATCH0, EXP_EITHER, 0, 0, "batch 0");
         add(c, P_BATCH_N, EXP_AGREE, 0, 0, "batch of %d = %d singles", N_BATCH, N_BATCH);
     }
@@ -396,16 +480,17 @@ static void build_probes(check_ctx *c)
         for (size_t k = 0; k < w->ndim; k++) {
             if (w->dims[k].value > 0)
                 add(c, P_DIM_OVER, EXP_REFUSE, (int)i, (int)k, "%s dim %zu at %lld+1", w->name, k, (long long)w->dims[k].value);
-            else if (k > 0)
+            else if ((int)k != c->batch_axis[i])
                 add(c, P_DIM_MIN, EXP_EITHER, (int)i, (int)k, "%s dim %zu (dynamic) at 1", w->name, k);
         }
     }
-    if (dynamic_batch(v) && c->opts.max_batch) {
+    if (has_batch(c) && c->opts.max_batch) {
         /* at the limit only when that stays small enough to run in a check */
         uint64_t per = 1;
         int64_t shape[MDK_MAX_DIMS];
         base_shape(c, 0, shape);
-        for (size_t k = 1; k < v->ndim; k++) per *= (uint64_t)shape[k];
+        for (size_t k = 0; k < v->ndim; k++)
+            if ((int)k != c->batch_axis[0]) per *= (uint64_t)shape[k];
         if (per * c->opts.max_batch <= (64u << 20))
             add(c, P_AT_MAX_BATCH, EXP_RUN, 0, 0, "batch at max_batch (%llu)", (unsigned long long)c->opts.max_batch);
         add(c, P_HUGE_BATCH, EXP_REFUSE, 0, 0, "huge batch (%lld)", (long long)huge_batch(c));
@@ -474,12 +559,31 @@ static int load(check_ctx *c)
             return cli_error("check", "input '%s' is not a tensor of declared rank; mdk check probes tensor inputs only",
                              v->name);
     }
+    find_batch_axes(c);
+    if (c->bundle) { /* the first test case, when it gives every input */
+        mdk_tensor **ts = NULL;
+        size_t nt = 0, found = 0, n_in = mdk_model_input_count(c->model);
+        if (mdk_bundle_first_case(c->bundle, &ts, &nt) == MDK_OK) {
+            for (size_t i = 0; i < n_in; i++)
+                for (size_t k = 0; k < nt && !c->case_in[i]; k++)
+                    if (ts[k] && strcmp(mdk_tensor_name(ts[k]), mdk_model_input(c->model, i)->name) == 0)
+                        c->case_in[i] = ts[k], ts[k] = NULL, found++;
+            mdk_tensors_free(ts, nt);
+        }
+        if (found != n_in)
+            for (size_t i = 0; i < n_in; i++) mdk_tensor_free(c->case_in[i]), c->case_in[i] = NULL;
+        c->case_batch = 1;
+        if (c->case_in[0] && has_batch(c)) c->case_batch = mdk_tensor_shape(c->case_in[0])[c->batch_axis[0]];
+        if (c->case_batch < 1) /* an empty case cannot seed a batch */
+            for (size_t i = 0; i < n_in; i++) mdk_tensor_free(c->case_in[i]), c->case_in[i] = NULL;
+    }
     build_probes(c);
     return 0;
 }
 
 static void unload(check_ctx *c)
 {
+    for (size_t i = 0; i < 64; i++) mdk_tensor_free(c->case_in[i]);
     if (c->pipe) mdk_pipeline_close(c->pipe);
     else mdk_model_close(c->model);
     mdk_bundle_close(c->bundle);

@@ -2,7 +2,8 @@
 input and a batch dim at position 1 (an RNN-like state): cases.json lists every case, the model card counts
 them and shows every input, example inputs and request.json are the first test case, and each generated
 artefact is executed: test.py and predict.py with the Python binding, request.json, curl.sh and the OpenAPI
-example against a real `mdk serve`, each answer checked against the bundle's expected outputs."""
+example against a real `mdk serve`, each answer checked against the bundle's expected outputs; the bundle
+passes mdk check's probes and mdk accept."""
 import json
 import os
 import subprocess
@@ -109,6 +110,20 @@ class Generated(mdktest.TestCase):
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertIn("y float32 (2, 4)", p.stdout)
         self.assertIn("new_state float32 (2, 2, 4)", p.stdout)
+
+    def test_probes_and_acceptance(self):
+        """The batch is the named dim N wherever it sits (x[N, 4], state[2, N, 4], mask[N]); probes start from the
+        first test case, so a valid stateful model passes every probe, and the receiver accepts the archive."""
+        rc, out, err = run("check", self.b, "--json")
+        self.assertEqual(rc, 0, out + err)
+        probes = {p["probe"]: p for p in json.loads(out)["probes"]}
+        self.assertEqual(probes["valid input"]["verdict"], "pass")
+        self.assertEqual(probes["batch of 4 = 4 singles"]["outcome"], "agrees")
+        self.assertEqual(probes["batch at max_batch (64)"]["verdict"], "pass")
+        self.assertNotIn("state dim 1 (dynamic) at 1", probes)  # the batch, not an independent dim
+        rc, out, err = run("accept", self.b + ".mdk", "--duration", "0.5", "--report", self.path("acc"))
+        self.assertEqual(rc, 0, out + err)
+        self.assertIn("accepted", out)
 
     def check_v2_answer(self, body, case):
         out = {o["name"]: np.array(o["data"]).reshape(o["shape"]) for o in body["outputs"]}

@@ -65,7 +65,8 @@ class Commands(mdktest.TestCase):
         rc, out, _ = run("--help")
         self.assertEqual(rc, 0)
         verbs = re.findall(r"^  (\w+) ", out, re.M)
-        self.assertEqual(set(verbs), {"inspect", "run", "verify", "preprocess", "pack", "diff", "bench", "check", "tune", "serve"})
+        self.assertEqual(set(verbs), {"inspect", "run", "verify", "preprocess", "pack", "diff", "bench", "check", "tune", "accept",
+                                      "serve"})
         for verb in verbs:
             rc, vout, err = run(verb, "--help")
             self.assertEqual(rc, 0, err)
