@@ -21,6 +21,7 @@ typedef struct bench_config {
 
 typedef struct bench_result {
     long requests;
+    long long batch;        /* items per request, as the inputs carried them */
     double min_ms, mean_ms, p50_ms, p90_ms, p99_ms, p999_ms, max_ms;
     double throughput;      /* items (requests x batch) per second */
     double load_ms;         /* opening the model to the first result */

@@ -1,6 +1,8 @@
 /* bench_run.c: measuring one configuration for mdk bench and mdk tune: the model (or pipeline) loaded with the
  * given options, warmed up, then timed requests taken by `concurrency` threads until a run count or deadline.
- * The timed call is mdk_model_run (or mdk_pipeline_run with an image), nothing else. */
+ * A request is mdk_model_run on the inputs, or with an image what a server request pays: decoding the encoded
+ * file, preprocessing, the model and postprocessing. The batch is the inputs' named batch dim wherever it
+ * sits; a bundle's inputs come from its first test case unless given. */
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
@@ -40,8 +42,10 @@ typedef struct job {
     mdk_pipeline *pipe;
     mdk_tensor **feeds;
     size_t n_feeds;
-    mdk_image **images;
+    const char *image_data;  /* the encoded image file, decoded on every request */
+    size_t image_len;
     size_t n_images;
+    mdk_decode_options decode;
     atomic_long next;
     long runs;
     double deadline;
@@ -54,10 +58,15 @@ typedef struct job {
 static int run_once(job *j)
 {
     mdk_status st;
-    if (j->pipe && j->n_images) { /* the whole pipeline; without images the model alone */
+    if (j->pipe && j->n_images) { /* the whole pipeline from the file's bytes; without images the model alone */
+        mdk_image *images[1024] = {0};
         char *json = NULL;
-        st = mdk_pipeline_run(j->pipe, j->images, j->n_images, NULL, NULL, 0, &json, NULL, NULL);
+        st = MDK_OK;
+        for (size_t k = 0; k < j->n_images && st == MDK_OK; k++)
+            st = mdk_image_decode(j->image_data, j->image_len, "the image", &j->decode, &images[k]);
+        if (st == MDK_OK) st = mdk_pipeline_run(j->pipe, images, j->n_images, NULL, NULL, 0, &json, NULL, NULL);
         mdk_free(json);
+        for (size_t k = 0; k < j->n_images; k++) mdk_image_free(images[k]);
     } else {
         mdk_tensor **out = NULL;
         size_t n = 0;
@@ -136,15 +145,57 @@ int bench_is_pipeline(const char *path)
            (n > 4 && strcmp(path + n - 4, ".yml") == 0);
 }
 
-/* Every input random unless given; the first dynamic dim of each input is the batch. */
-static int make_feeds(const bench_config *cfg, mdk_model *m, mdk_tensor **feeds, size_t *n_feeds)
+/* The inputs of a request: given ones from their files, a bundle's first test case for the others (its items
+ * repeated to fill the batch), else random; the batch is set on the named batch dim of every input that has
+ * it. `*items` receives the batch the feeds carry. */
+static int make_feeds(const bench_config *cfg, mdk_model *m, mdk_tensor **feeds, size_t *n_feeds, long long *items)
 {
+    size_t n_in = mdk_model_input_count(m);
+    int axes[64];
+    const char *bname = cli_batch_axes(m, axes);
+    for (size_t k = 0; k < cfg->n_dims; k++)
+        if (bname && strcmp(cfg->dims[k].name, bname) == 0)
+            return cli_usage_error("bench", "--dim %s=%lld sets the batch, which is dim '%s' of the inputs: use --batch",
+                                   bname, cfg->dims[k].value, bname);
+    *items = cfg->batch;
+    if (!cfg->n_inputs && mdk_path_is_bundle(cfg->path)) { /* the bundle's first test case */
+        mdk_bundle *b = NULL;
+        mdk_tensor **ts = NULL;
+        size_t nt = 0;
+        mdk_status st = mdk_bundle_open(cfg->path, &b);
+        if (st == MDK_OK) st = mdk_bundle_first_case(b, &ts, &nt);
+        mdk_bundle_close(b);
+        int64_t have = 1, idx[1024];
+        for (size_t i = 0; st == MDK_OK && i < n_in; i++) { /* the case's batch: where the first input carries it */
+            for (size_t k = 0; k < nt && !feeds[i]; k++)
+                if (ts[k] && strcmp(mdk_tensor_name(ts[k]), mdk_model_input(m, i)->name) == 0) feeds[i] = ts[k], ts[k] = NULL;
+            if (!feeds[i]) st = MDK_ERR_NOT_FOUND;
+            else if (i == 0 && axes[0] >= 0) have = mdk_tensor_shape(feeds[0])[axes[0]];
+        }
+        mdk_tensors_free(ts, nt);
+        if (st == MDK_OK && have > 0 && cfg->batch <= 1024) {
+            for (long long k = 0; k < cfg->batch; k++) idx[k] = k % have;
+            for (size_t i = 0; i < n_in && st == MDK_OK; i++) {
+                if (axes[i] < 0) continue;
+                mdk_tensor *t = NULL;
+                st = cli_take_items(feeds[i], axes[i], idx, (size_t)cfg->batch, &t);
+                mdk_tensor_free(feeds[i]);
+                feeds[i] = t;
+            }
+            if (st == MDK_OK) {
+                *n_feeds = n_in;
+                return 0;
+            }
+        }
+        for (size_t i = 0; i < n_in; i++) mdk_tensor_free(feeds[i]), feeds[i] = NULL; /* no usable case: random */
+    }
     const char *all[64];
     dim_arg dims[128];
     size_t na = 0, nd = 0;
     char names[64][300], keys[64][300];
     for (size_t k = 0; k < cfg->n_dims && nd < 64; k++) dims[nd++] = cfg->dims[k];
-    for (size_t k = 0; k < mdk_model_input_count(m) && k < 64; k++) {
+    if (bname) dims[nd++] = (dim_arg){bname, cfg->batch};
+    for (size_t k = 0; k < n_in && k < 64; k++) {
         const mdk_value_info *v = mdk_model_input(m, k);
         size_t len = strlen(v->name);
         int given = 0;
@@ -153,7 +204,7 @@ static int make_feeds(const bench_config *cfg, mdk_model *m, mdk_tensor **feeds,
         if (given) continue;
         snprintf(names[k], sizeof names[k], "%s=random", v->name);
         all[na++] = names[k];
-        if (v->ndim && v->dims[0].value < 0) {
+        if (!bname && axes[k] == 0) {
             snprintf(keys[k], sizeof keys[k], "%s:0", v->name);
             dims[nd++] = (dim_arg){keys[k], cfg->batch};
         }
@@ -161,7 +212,15 @@ static int make_feeds(const bench_config *cfg, mdk_model *m, mdk_tensor **feeds,
     for (size_t q = 0; q < cfg->n_inputs && na < 64; q++) all[na++] = cfg->inputs[q];
     feed_args fa = {"bench", all, na, dims, nd, 1};
     *n_feeds = na;
-    return cli_read_feeds(m, &fa, feeds);
+    int rc = cli_read_feeds(m, &fa, feeds);
+    /* the items a request carries: the batch size of the first input that has the batch */
+    for (size_t i = 0; !rc && i < na; i++) {
+        int idx = mdk_model_input_index(m, mdk_tensor_name(feeds[i]));
+        if (idx < 0 || axes[idx] < 0 || (size_t)axes[idx] >= mdk_tensor_ndim(feeds[i])) continue;
+        *items = mdk_tensor_shape(feeds[i])[axes[idx]];
+        break;
+    }
+    return rc;
 }
 
 int bench_measure(const bench_config *cfg, bench_result *res)
@@ -185,14 +244,21 @@ int bench_measure(const bench_config *cfg, bench_result *res)
         return cli_lib_error("bench", st);
     }
     if (j.pipe) j.model = mdk_pipeline_model(j.pipe);
+    long long items = cfg->batch;
+    char *image = NULL;
     if (cfg->image) {
-        j.images = calloc((size_t)cfg->batch, sizeof *j.images);
-        j.n_images = j.images ? (size_t)cfg->batch : 0;
-        if (!j.images) rc = cli_error("bench", "out of memory");
-        for (size_t k = 0; k < j.n_images && st == MDK_OK; k++) st = mdk_image_read(cfg->image, NULL, &j.images[k]);
-        if (st != MDK_OK) rc = cli_lib_error("bench", st);
+        FILE *f = fopen(cfg->image, "rb");
+        size_t cap = (size_t)MDK_IMAGE_MAX_FILE_BYTES, len = 0;
+        if (!f) rc = cli_error("bench", "cannot read the image '%s'", cfg->image);
+        else if (!(image = malloc(cap))) rc = cli_error("bench", "out of memory");
+        else len = fread(image, 1, cap, f);
+        if (f) fclose(f);
+        if (!rc && !j.pipe) rc = cli_error("bench", "--image needs a bundle or spec that declares preprocessing");
+        if (!rc && cfg->batch > 1024) rc = cli_error("bench", "--image takes batches of at most 1024 images");
+        j.image_data = image, j.image_len = len, j.n_images = (size_t)cfg->batch;
+        if (!rc) mdk_spec_decode_options(mdk_pipeline_spec(j.pipe), 0, &j.decode);
     } else {
-        rc = make_feeds(cfg, j.model, feeds, &j.n_feeds);
+        rc = make_feeds(cfg, j.model, feeds, &j.n_feeds, &items);
         j.feeds = feeds;
     }
     j.lat = lat;
@@ -230,14 +296,14 @@ int bench_measure(const bench_config *cfg, bench_result *res)
             res->p99_ms = pct(lat, (size_t)done, 99) * 1000;
             res->p999_ms = pct(lat, (size_t)done, 99.9) * 1000;
             res->max_ms = lat[done - 1] * 1000;
-            res->throughput = (double)done * (double)cfg->batch / wall;
+            res->throughput = (double)done * (double)items / wall;
+            res->batch = items;
             res->peak_rss_mb = peak_rss_mb();
             res->cpu_percent = 100 * cpu_used / wall / (double)(cores > 0 ? cores : 1);
         }
     }
     for (size_t k = 0; k < 64; k++) mdk_tensor_free(feeds[k]);
-    for (size_t k = 0; k < j.n_images; k++) mdk_image_free(j.images[k]);
-    free(j.images);
+    free(image);
     if (j.pipe) mdk_pipeline_close(j.pipe);
     else mdk_model_close(j.model);
     free(lat);

@@ -60,6 +60,12 @@ int cli_read_feeds(const mdk_model *m, const feed_args *a, mdk_tensor **feeds);
 int cli_make_random(const char *verb, const mdk_model *m, int idx, const dim_arg *dims, size_t nd,
                     unsigned long long seed, mdk_tensor **out);
 
+/* The batch of a model's inputs: axes[i] is where input i carries it (-1: nowhere); returns its dim name, NULL
+ * when unnamed. `axes` holds one entry per input. */
+const char *cli_batch_axes(const mdk_model *m, int *axes);
+/* A new tensor of `src`'s items[0..n) along `axis`, named as `src` (strings too). */
+mdk_status cli_take_items(const mdk_tensor *src, int axis, const int64_t *items, size_t n, mdk_tensor **out);
+
 int cmd_inspect(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_verify(int argc, char **argv);

@@ -103,3 +103,64 @@ void cli_dims_free(dim_arg *dims, size_t n)
 {
     for (size_t i = 0; i < n; i++) free((char *)dims[i].name);
 }
+
+/* Where each input carries the batch: the dim named like the first input's dynamic dim 0 (a named dim means
+ * one size across every input that has it, at whatever position: an RNN state [layers, N, hidden] shares N with
+ * its input [N, features]); unnamed, dim 0 itself where dynamic. axes[i] is -1 for an input without it.
+ * Returns the batch dim's name (NULL when unnamed or absent). */
+const char *cli_batch_axes(const mdk_model *m, int *axes)
+{
+    size_t n_in = mdk_model_input_count(m);
+    int unnamed = 0;
+    const char *name = NULL;
+    for (size_t i = 0; i < n_in && !name && !unnamed; i++) {
+        const mdk_value_info *v = mdk_model_input(m, i);
+        if (v->ndim >= 1 && v->dims[0].value < 0) {
+            if (v->dims[0].param && *v->dims[0].param) name = v->dims[0].param;
+            else unnamed = 1;
+        }
+    }
+    for (size_t i = 0; i < n_in; i++) {
+        const mdk_value_info *v = mdk_model_input(m, i);
+        axes[i] = -1;
+        for (size_t k = 0; k < v->ndim && axes[i] < 0; k++) {
+            if (v->dims[k].value >= 0) continue;
+            if (name ? v->dims[k].param && strcmp(v->dims[k].param, name) == 0
+                     : unnamed && k == 0 && !(v->dims[k].param && *v->dims[k].param))
+                axes[i] = (int)k;
+        }
+    }
+    return name;
+}
+
+/* A tensor of `src`'s items items[0..n) along `axis` (the other dims unchanged), named as `src`. */
+mdk_status cli_take_items(const mdk_tensor *src, int axis, const int64_t *items, size_t n, mdk_tensor **out)
+{
+    size_t nd = mdk_tensor_ndim(src);
+    int64_t shape[MDK_MAX_DIMS];
+    memcpy(shape, mdk_tensor_shape(src), nd * sizeof *shape);
+    int64_t have = shape[axis];
+    shape[axis] = (int64_t)n;
+    mdk_status st = mdk_tensor_new(mdk_tensor_dtype(src), nd, shape, out);
+    if (st == MDK_OK) st = mdk_tensor_set_name(*out, mdk_tensor_name(src));
+    if (st != MDK_OK) return st;
+    size_t outer = 1, inner = 1;
+    for (int k = 0; k < axis; k++) outer *= (size_t)shape[k];
+    for (size_t k = (size_t)axis + 1; k < nd; k++) inner *= (size_t)shape[k];
+    int strings = mdk_tensor_dtype(src) == MDK_DTYPE_STRING;
+    size_t es = strings ? 0 : mdk_dtype_size(mdk_tensor_dtype(src));
+    for (size_t o = 0; o < outer && st == MDK_OK; o++)
+        for (size_t j = 0; j < n && st == MDK_OK; j++) {
+            size_t from = (o * (size_t)have + (size_t)items[j]) * inner, to = (o * n + j) * inner;
+            if (!strings) {
+                memcpy((char *)mdk_tensor_mutable_data(*out) + to * es, (const char *)mdk_tensor_data(src) + from * es,
+                       inner * es);
+                continue;
+            }
+            for (size_t e = 0; e < inner && st == MDK_OK; e++) {
+                const char *str = mdk_tensor_string(src, from + e);
+                st = mdk_tensor_set_string(*out, to + e, str, strlen(str));
+            }
+        }
+    return st;
+}

@@ -134,80 +134,27 @@ static void step_check(const char *bundle, int threads, step *s)
     else set_summary(s, warned ? "warn" : "pass", "%.0f probes pass, %.0f with a warning", passed, warned);
 }
 
-/* Files for the latency run, in the report folder. */
-typedef struct sample_file {
-    char path[4200];
-    char arg[4400]; /* NAME=PATH for --input */
-} sample_file;
-
-/* Writes a bundle file into `path`. 0, or -1 with `why` set. */
-static int extract(const mdk_bundle *b, const char *rel, uint64_t cap, const char *path, char *why, size_t why_size)
+/* For an image bundle, its first test image written into the report folder `dir` (`path`, `size` bytes):
+ * the latency run then times the whole pipeline from the file, as a request runs it. "" for a tensor bundle,
+ * whose first test case mdk bench takes by itself. 0, or -1 with `why` set. */
+static int first_image(const mdk_bundle *b, const char *dir, char *path, size_t size, char *why, size_t why_size)
 {
-    char *data = NULL;
-    size_t len = 0;
-    if (mdk_bundle_read_file(b, rel, cap, &data, &len) != MDK_OK) {
-        snprintf(why, why_size, "%.200s", mdk_errmsg());
-        return -1;
-    }
-    FILE *o = fopen(path, "wb");
-    int ok = o && fwrite(data, 1, len, o) == len;
-    if (o && fclose(o) != 0) ok = 0;
-    mdk_free(data);
-    if (!ok) snprintf(why, why_size, "cannot write '%.200s'", path);
-    return ok ? 0 : -1;
-}
-
-/* What the latency run feeds, from the bundle's first test case, written into the report folder `dir`: its
- * image (`--image`: the whole pipeline, as a request runs it) or its tensors (`--input NAME=FILE`). The
- * options are appended to `args`. 0, or -1 with `why` set. */
-static int sample(const mdk_bundle *b, const char *dir, const char **args, size_t *n, sample_file *files, size_t max,
-                  char *why, size_t why_size)
-{
+    path[0] = '\0';
     for (size_t i = 0; mdk_spec_has_preprocess(mdk_bundle_spec(b)) && i < mdk_bundle_file_count(b); i++) {
         const char *f = mdk_bundle_file_name(b, i);
         if (strncmp(f, "test_cases/images/", 18) != 0) continue;
-        if (mdk_path_join(files[0].path, sizeof files[0].path, dir, strrchr(f, '/') + 1) != MDK_OK ||
-            extract(b, f, (uint64_t)256 << 20, files[0].path, why, why_size) != 0) {
-            if (!*why) snprintf(why, why_size, "%.200s", mdk_errmsg());
-            return -1;
-        }
-        args[(*n)++] = "--image";
-        args[(*n)++] = files[0].path;
-        return 0;
+        char *data = NULL;
+        size_t len = 0;
+        FILE *o = NULL;
+        int ok = mdk_path_join(path, size, dir, strrchr(f, '/') + 1) == MDK_OK &&
+                 mdk_bundle_read_file(b, f, MDK_IMAGE_MAX_FILE_BYTES, &data, &len) == MDK_OK;
+        if (!ok) snprintf(why, why_size, "%.200s", mdk_errmsg());
+        else if (!(o = fopen(path, "wb")) || fwrite(data, 1, len, o) != len) ok = 0, snprintf(why, why_size, "cannot write '%.200s'", path);
+        if (o && fclose(o) != 0 && ok) ok = 0, snprintf(why, why_size, "cannot write '%.200s'", path);
+        mdk_free(data);
+        return ok ? 0 : -1;
     }
-    /* the first case of test_cases/inputs.npz ("CASE/NAME" keys, or plain names for a single case) */
-    char npz[4200];
-    mdk_tensor **ts = NULL;
-    size_t nt = 0, used = 0;
-    if (mdk_path_join(npz, sizeof npz, dir, "inputs.npz") != MDK_OK ||
-        extract(b, "test_cases/inputs.npz", (uint64_t)2 << 30, npz, why, why_size) != 0)
-        return -1;
-    mdk_status st = mdk_npz_read(npz, &ts, &nt);
-    unlink(npz);
-    if (st != MDK_OK || nt == 0) {
-        snprintf(why, why_size, "%.200s", st != MDK_OK ? mdk_errmsg() : "test_cases/inputs.npz is empty");
-        return -1;
-    }
-    const char *first = mdk_tensor_name(ts[0]), *slash = strchr(first, '/');
-    size_t case_len = slash ? (size_t)(slash - first) : 0;
-    int rc = 0;
-    for (size_t i = 0; i < nt && used < max; i++) {
-        const char *nm = mdk_tensor_name(ts[i]);
-        if (case_len && (strncmp(nm, first, case_len) != 0 || nm[case_len] != '/')) continue;
-        char file[32];
-        snprintf(file, sizeof file, "input-%zu.npy", used);
-        sample_file *sf = &files[used++];
-        if (mdk_path_join(sf->path, sizeof sf->path, dir, file) != MDK_OK || mdk_tensor_write(ts[i], sf->path) != MDK_OK ||
-            snprintf(sf->arg, sizeof sf->arg, "%s=%s", case_len ? nm + case_len + 1 : nm, sf->path) >= (int)sizeof sf->arg) {
-            snprintf(why, why_size, "%.200s", mdk_errmsg());
-            rc = -1;
-            break;
-        }
-        args[(*n)++] = "--input";
-        args[(*n)++] = sf->arg;
-    }
-    mdk_tensors_free(ts, nt);
-    return rc;
+    return 0;
 }
 
 /* A short latency run in the configuration the spec declares, on the bundle's first test case, set against
@@ -218,20 +165,17 @@ static void step_latency(const mdk_bundle *b, const char *bundle, const char *di
     const mdk_spec *spec = mdk_bundle_spec(b);
     const mdk_spec_runtime *rt = mdk_spec_runtime_defaults(spec);
     char dur[32], conc[32], thr[32], why[256] = "";
-    static sample_file files[16];
+    char image[4200];
     snprintf(dur, sizeof dur, "%g", seconds);
     snprintf(conc, sizeof conc, "%d", rt->concurrency > 0 ? rt->concurrency : 1);
     snprintf(thr, sizeof thr, "%d", rt->threads > 0 ? rt->threads : 1);
-    const char *args[64] = {"bench", bundle, "--duration", dur, "--concurrency", conc, "--threads", thr,
-                            "--json", bench_json};
-    size_t n = 10;
     s->name = "latency";
-    if (sample(b, dir, args, &n, files, 16, why, sizeof why) != 0) {
-        set_summary(s, "fail", "no test case to time: %s", why);
+    if (first_image(b, dir, image, sizeof image, why, sizeof why) != 0) {
+        set_summary(s, "fail", "no test image to time: %s", why);
         return;
     }
-    args[n] = NULL;
-    const char *batch = "the test case's";
+    const char *args[] = {"bench", bundle, "--duration", dur, "--concurrency", conc, "--threads", thr, "--json", bench_json,
+                          image[0] ? "--image" : NULL, image, NULL};
     char *out = NULL;
     int rc = run_self(args, &out, why, sizeof why);
     free(out);
@@ -260,8 +204,9 @@ static void step_latency(const mdk_bundle *b, const char *bundle, const char *di
     if (want_tput > 0) snprintf(tput_text, sizeof tput_text, "throughput >= %.6g items/s", want_tput);
     if (want_p99 > 0 || want_tput > 0)
         snprintf(targets, sizeof targets, "stated: %s%s%s", p99_text, *p99_text && *tput_text ? ", " : "", tput_text);
-    set_summary(s, slow || weak ? "fail" : "pass", "P50 %.3g ms, P99 %.3g ms, %.4g items/s (%s batch, concurrency %s, %s "
-                "threads); %s", p50, p99, tput, batch, conc, thr, targets);
+    set_summary(s, slow || weak ? "fail" : "pass", "P50 %.3g ms, P99 %.3g ms, %.4g items/s (%s, batch %.0f, concurrency %s, "
+                "%s threads); %s", p50, p99, tput, image[0] ? "the first test image, decoded on every request"
+                : "the first test case", num(cfg, "batch"), conc, thr, targets);
 }
 
 /* A bar chart of the latency distribution (to P99.9: one slow outlier would flatten the rest; the maximum is

@@ -115,14 +115,16 @@ static void help(void)
            "(requests in flight on one loaded model): latency min/P50/P90/P99/P99.9/max, throughput, load time\n"
            "(opening the model to the first result), peak RSS and CPU use, with the CPU, its instruction-set\n"
            "flags and the mdk and ONNX Runtime versions recorded. A progress bar shows on a terminal.\n\n"
-           "  --batch LIST        batch sizes for the first dim of random inputs (default 1)\n"
+           "  --batch LIST        batch sizes (default 1): the inputs' batch dim (the first input's dynamic dim 0, by\n"
+           "                      name wherever another input has it); a bundle's first test case is repeated to fill it\n"
            "  --threads LIST      intra-op threads (default 1)\n"
            "  --concurrency LIST  parallel requests (default 1)\n"
            "  --runs N            timed requests per configuration (default 100)\n"
            "  --duration S        time per configuration instead of a run count\n"
            "  --warmup N          untimed requests first (default 10)\n"
-           "  --input, --dim      inputs as for mdk run (default: every input random)\n"
-           "  --image FILE        time a bundle's whole pipeline on this image (batch = copies of it)\n"
+           "  --input, --dim      inputs as for mdk run (default: a bundle's first test case, else random inputs)\n"
+           "  --image FILE        time a bundle's whole pipeline on this file as a request pays it: decoding, preprocessing,\n"
+           "                      the model, postprocessing (batch = copies of it)\n"
            "  --json FILE         the report as JSON (its \"markdown\" field is what mdk pack --bench embeds)\n"
            "  --report DIR        bench.json, bench.md, latency.svg and concurrency.svg in DIR\n");
 }
@@ -196,8 +198,7 @@ int cmd_bench(int argc, char **argv)
     int rc = 0;
     mdk_options base;
     mdk_options_init(&base);
-    printf("%-28s %9s %9s %9s %9s %9s %11s %9s %8s %6s\n", "config", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms",
-           "items/s", "load ms", "rss MB", "cpu %");
+    int header = 0; /* printed with the first result: a model that cannot be measured leaves only its error */
     for (size_t ti = 0; ti < threads.n && !rc; ti++)
         for (size_t bi = 0; bi < batches.n && !rc; bi++)
             for (size_t ci = 0; ci < conc.n && !rc; ci++) {
@@ -209,9 +210,14 @@ int cmd_bench(int argc, char **argv)
                 if (tty) fprintf(stderr, "%s\n", label);
                 bench_result r;
                 if ((rc = bench_measure(&cfg, &r)) != 0) break;
+                /* the batch the requests carried: given input files may hold another than --batch */
+                snprintf(label, sizeof label, "batch %lld, threads %lld, conc %lld", r.batch, threads.v[ti], conc.v[ci]);
+                if (!header++)
+                    printf("%-28s %9s %9s %9s %9s %9s %11s %9s %8s %6s\n", "config", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms",
+                           "max ms", "items/s", "load ms", "rss MB", "cpu %");
                 cJSON *c = cJSON_CreateObject();
                 cJSON_AddStringToObject(c, "label", label);
-                cJSON_AddNumberToObject(c, "batch", (double)batches.v[bi]);
+                cJSON_AddNumberToObject(c, "batch", (double)r.batch);
                 cJSON_AddNumberToObject(c, "threads", (double)threads.v[ti]);
                 cJSON_AddNumberToObject(c, "concurrency", (double)conc.v[ci]);
                 cJSON_AddNumberToObject(c, "requests", (double)r.requests);

@@ -99,65 +99,7 @@ static void base_shape(const check_ctx *c, size_t idx, int64_t *shape)
     }
 }
 
-/* Where each input carries the batch: the dim named like the first input's dynamic dim 0 (or, unnamed, dim 0
- * itself when dynamic). */
-static void find_batch_axes(check_ctx *c)
-{
-    size_t n_in = mdk_model_input_count(c->model);
-    int unnamed = 0;
-    c->batch_name = NULL;
-    for (size_t i = 0; i < n_in && !c->batch_name && !unnamed; i++) {
-        const mdk_value_info *v = mdk_model_input(c->model, i);
-        if (v->ndim >= 1 && v->dims[0].value < 0) {
-            if (v->dims[0].param && *v->dims[0].param) c->batch_name = v->dims[0].param;
-            else unnamed = 1;
-        }
-    }
-    for (size_t i = 0; i < n_in; i++) {
-        const mdk_value_info *v = mdk_model_input(c->model, i);
-        c->batch_axis[i] = -1;
-        for (size_t k = 0; k < v->ndim && c->batch_axis[i] < 0; k++) {
-            if (v->dims[k].value >= 0) continue;
-            if (c->batch_name ? v->dims[k].param && strcmp(v->dims[k].param, c->batch_name) == 0
-                              : unnamed && k == 0 && !(v->dims[k].param && *v->dims[k].param))
-                c->batch_axis[i] = (int)k;
-        }
-    }
-}
-
 static int has_batch(const check_ctx *c) { return c->batch_axis[0] >= 0; }
-
-/* A tensor of `src`'s items items[0..n) along `axis` (the other dims unchanged), named as `src`. */
-static mdk_status take_items(const mdk_tensor *src, int axis, const int64_t *items, size_t n, mdk_tensor **out)
-{
-    size_t nd = mdk_tensor_ndim(src);
-    int64_t shape[MDK_MAX_DIMS];
-    memcpy(shape, mdk_tensor_shape(src), nd * sizeof *shape);
-    int64_t have = shape[axis];
-    shape[axis] = (int64_t)n;
-    mdk_status st = mdk_tensor_new(mdk_tensor_dtype(src), nd, shape, out);
-    if (st == MDK_OK) st = mdk_tensor_set_name(*out, mdk_tensor_name(src));
-    if (st != MDK_OK) return st;
-    size_t outer = 1, inner = 1;
-    for (int k = 0; k < axis; k++) outer *= (size_t)shape[k];
-    for (size_t k = (size_t)axis + 1; k < nd; k++) inner *= (size_t)shape[k];
-    int strings = mdk_tensor_dtype(src) == MDK_DTYPE_STRING;
-    size_t es = strings ? 0 : mdk_dtype_size(mdk_tensor_dtype(src));
-    for (size_t o = 0; o < outer && st == MDK_OK; o++)
-        for (size_t j = 0; j < n && st == MDK_OK; j++) {
-            size_t from = (o * (size_t)have + (size_t)items[j]) * inner, to = (o * n + j) * inner;
-            if (!strings) {
-                memcpy((char *)mdk_tensor_mutable_data(*out) + to * es, (const char *)mdk_tensor_data(src) + from * es,
-                       inner * es);
-                continue;
-            }
-            for (size_t e = 0; e < inner && st == MDK_OK; e++) {
-                const char *str = mdk_tensor_string(src, from + e);
-                st = mdk_tensor_set_string(*out, to + e, str, strlen(str));
-            }
-        }
-    return st;
-}
 
 static mdk_status make_input(const check_ctx *c, size_t idx, mdk_dtype dtype, size_t ndim, const int64_t *shape,
                              uint64_t seed, mdk_tensor **out)
@@ -179,7 +121,7 @@ static mdk_status make_feeds(const check_ctx *c, int64_t batch, uint64_t seed, m
         const mdk_value_info *v = mdk_model_input(c->model, i);
         if (c->case_in[0] && (items || batch == 0)) {
             st = c->batch_axis[i] < 0 ? mdk_tensor_clone(c->case_in[i], &feeds[i])
-                                      : take_items(c->case_in[i], c->batch_axis[i], items, (size_t)batch, &feeds[i]);
+                                      : cli_take_items(c->case_in[i], c->batch_axis[i], items, (size_t)batch, &feeds[i]);
             continue;
         }
         int64_t shape[MDK_MAX_DIMS];
@@ -278,7 +220,7 @@ static void probe_batch(check_ctx *c, outcome *o)
         int64_t one = item;
         for (size_t i = 0; i < n_in && st == MDK_OK; i++) /* item `item` of the batch, as a batch of one */
             st = c->batch_axis[i] < 0 ? mdk_tensor_clone(batch[i], &single[i])
-                                      : take_items(batch[i], c->batch_axis[i], &one, 1, &single[i]);
+                                      : cli_take_items(batch[i], c->batch_axis[i], &one, 1, &single[i]);
         if (st == MDK_OK) st = mdk_model_run(c->model, single, n_in, &sout, &n_sout);
         if (st != MDK_OK) refused(o);
         for (size_t k = 0; st == MDK_OK && k < n_sout && k < n_bout; k++) {
@@ -292,7 +234,7 @@ static void probe_batch(check_ctx *c, outcome *o)
                 (size_t)axis >= mdk_tensor_ndim(bout[k]) || mdk_tensor_shape(bout[k])[axis] != N_BATCH)
                 continue;
             mdk_tensor *mine = NULL; /* this item's slice of the batch's output */
-            if (take_items(bout[k], axis, &one, 1, &mine) != MDK_OK || mdk_tensor_count(mine) != mdk_tensor_count(sout[k])) {
+            if (cli_take_items(bout[k], axis, &one, 1, &mine) != MDK_OK || mdk_tensor_count(mine) != mdk_tensor_count(sout[k])) {
                 mdk_tensor_free(mine);
                 continue;
             }
@@ -559,7 +501,7 @@ static int load(check_ctx *c)
             return cli_error("check", "input '%s' is not a tensor of declared rank; mdk check probes tensor inputs only",
                              v->name);
     }
-    find_batch_axes(c);
+    c->batch_name = cli_batch_axes(c->model, c->batch_axis);
     if (c->bundle) { /* the first test case, when it gives every input */
         mdk_tensor **ts = NULL;
         size_t nt = 0, found = 0, n_in = mdk_model_input_count(c->model);

@@ -125,6 +125,29 @@ class Generated(mdktest.TestCase):
         self.assertEqual(rc, 0, out + err)
         self.assertIn("accepted", out)
 
+    def test_bench_batch_is_the_named_dim(self):
+        """--batch sets N on x, state (at position 1) and mask alike; the bundle's first case fills it; a --dim
+        for N conflicts; given inputs set the batch the report states."""
+        rc, out, err = run("bench", self.b, "--batch", "1,3", "--runs", "20", "--warmup", "2", "--json", self.path("b.json"))
+        self.assertEqual(rc, 0, err)
+        with open(self.path("b.json")) as f:
+            configs = json.load(f)["configs"]
+        self.assertEqual([c["batch"] for c in configs], [1, 3])
+        rc, out, err = run("bench", os.path.join(self.root, "m.onnx"), "--batch", "4", "--runs", "10", "--warmup", "1")
+        self.assertEqual(rc, 0, err)
+        self.assertIn("batch 4, threads 1, conc 1", out)
+        self.assertFails(["bench", os.path.join(self.root, "m.onnx"), "--dim", "N=4"],
+                         ["--dim N=4 sets the batch, which is dim 'N' of the inputs: use --batch"], code=2)
+        c = {k.split("/")[1]: v for k, v in self.cases.items() if k.startswith("third/")}  # a batch of 3
+        args = []
+        for name, value in c.items():
+            np.save(self.path(name + ".npy"), value)
+            args += ["--input", f"{name}={self.path(name + '.npy')}"]
+        rc, out, err = run("bench", self.b, *args, "--runs", "10", "--warmup", "1", "--json", self.path("c.json"))
+        self.assertEqual(rc, 0, err)
+        with open(self.path("c.json")) as f:
+            self.assertEqual(json.load(f)["configs"][0]["batch"], 3)
+
     def check_v2_answer(self, body, case):
         out = {o["name"]: np.array(o["data"]).reshape(o["shape"]) for o in body["outputs"]}
         for name, want in self.expected(case).items():
