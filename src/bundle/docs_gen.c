@@ -405,24 +405,7 @@ static void infer_body(mdki_jw *w, const mdk_model *m, const mdki_sample *first)
     mdki_jw_object(w);
     mdki_jw_key(w, "inputs");
     mdki_jw_array(w);
-    for (size_t i = 0; i < first->n; i++) {
-        const mdk_tensor *t = first->inputs[i];
-        const char *dt = mdk_v2_datatype(mdk_tensor_dtype(t));
-        mdki_jw_object(w);
-        mdki_jw_key(w, "name");
-        mdki_jw_string(w, mdk_tensor_name(t));
-        mdki_jw_key(w, "shape");
-        mdki_jw_array(w);
-        for (size_t k = 0; k < mdk_tensor_ndim(t); k++) mdki_jw_int(w, mdk_tensor_shape(t)[k]);
-        mdki_jw_end_array(w);
-        mdki_jw_key(w, "datatype");
-        mdki_jw_string(w, dt ? dt : "UNDEFINED");
-        mdki_jw_key(w, "data");
-        mdki_jw_array(w);
-        for (size_t k = 0; k < mdk_tensor_count(t) && w->st == MDK_OK; k++) mdki_jw_element(w, t, k);
-        mdki_jw_end_array(w);
-        mdki_jw_end_object(w);
-    }
+    for (size_t i = 0; i < first->n; i++) mdki_jw_tensor(w, first->inputs[i]);
     for (size_t i = 0; !first->n && i < mdk_model_input_count(m); i++) {
         const mdk_value_info *v = mdk_model_input(m, i);
         const char *dt = mdk_v2_datatype(v->dtype);
@@ -453,6 +436,18 @@ static void infer_body(mdki_jw *w, const mdk_model *m, const mdki_sample *first)
     mdki_jw_end_object(w); /* requestBody */
 }
 
+/* {"type": "string", "format": "binary"} as the value of `key`: a file's bytes. */
+static void binary_string(mdki_jw *w, const char *key)
+{
+    mdki_jw_key(w, key);
+    mdki_jw_object(w);
+    mdki_jw_key(w, "type");
+    mdki_jw_string(w, "string");
+    mdki_jw_key(w, "format");
+    mdki_jw_string(w, "binary");
+    mdki_jw_end_object(w);
+}
+
 /* The image upload body of /v1/.../predict: multipart or a raw JPEG/PNG body. */
 static void upload_body(mdki_jw *w)
 {
@@ -470,26 +465,14 @@ static void upload_body(mdki_jw *w)
     mdki_jw_string(w, "object");
     mdki_jw_key(w, "properties");
     mdki_jw_object(w);
-    mdki_jw_key(w, "file");
-    mdki_jw_object(w);
-    mdki_jw_key(w, "type");
-    mdki_jw_string(w, "string");
-    mdki_jw_key(w, "format");
-    mdki_jw_string(w, "binary");
-    mdki_jw_end_object(w);
+    binary_string(w, "file");
     mdki_jw_end_object(w);
     mdki_jw_end_object(w);
     mdki_jw_end_object(w);
     for (int k = 0; k < 2; k++) {
         mdki_jw_key(w, k ? "image/png" : "image/jpeg");
         mdki_jw_object(w);
-        mdki_jw_key(w, "schema");
-        mdki_jw_object(w);
-        mdki_jw_key(w, "type");
-        mdki_jw_string(w, "string");
-        mdki_jw_key(w, "format");
-        mdki_jw_string(w, "binary");
-        mdki_jw_end_object(w);
+        binary_string(w, "schema");
         mdki_jw_end_object(w);
     }
     mdki_jw_end_object(w);

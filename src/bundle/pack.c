@@ -366,21 +366,7 @@ static mdk_status make_sample(mdk_tensor *const *ins, size_t n_in, const char *i
         if (st == MDK_OK) st = mdki_files_add_buf(f, x->files[x->n - 1], &npy);
         mdki_buf_free(&npy);
         if (st != MDK_OK) break;
-        const mdk_tensor *in = x->inputs[x->n - 1];
-        mdki_jw_object(&w);
-        mdki_jw_key(&w, "name");
-        mdki_jw_string(&w, input);
-        mdki_jw_key(&w, "shape");
-        mdki_jw_array(&w);
-        for (size_t d = 0; d < mdk_tensor_ndim(in); d++) mdki_jw_int(&w, mdk_tensor_shape(in)[d]);
-        mdki_jw_end_array(&w);
-        mdki_jw_key(&w, "datatype");
-        mdki_jw_string(&w, mdk_v2_datatype(mdk_tensor_dtype(in)) ? mdk_v2_datatype(mdk_tensor_dtype(in)) : "UNDEFINED");
-        mdki_jw_key(&w, "data");
-        mdki_jw_array(&w);
-        for (size_t e = 0; e < mdk_tensor_count(in) && w.st == MDK_OK; e++) mdki_jw_element(&w, in, e);
-        mdki_jw_end_array(&w);
-        mdki_jw_end_object(&w);
+        mdki_jw_tensor(&w, x->inputs[x->n - 1]);
     }
     if (st == MDK_OK) {
         mdki_jw_end_array(&w);

@@ -426,26 +426,12 @@ mdk_status mdk_postprocess(const mdk_spec *spec, mdk_tensor *const *outputs, siz
         mdki_jw_array(&w);
         for (size_t i = 0; i < n_outputs && st == MDK_OK; i++) {
             const mdk_tensor *o = outputs[i];
-            const char *dt = mdk_v2_datatype(o->dtype);
-            if (o->kind != MDK_VALUE_TENSOR || !dt) {
+            if (o->kind != MDK_VALUE_TENSOR || !mdk_v2_datatype(o->dtype)) {
                 st = mdki_fail(MDK_ERR_UNSUPPORTED, "postprocess: output '%s' is not a tensor JSON can carry",
                                mdk_tensor_name(o));
                 break;
             }
-            mdki_jw_object(&w);
-            mdki_jw_key(&w, "name");
-            mdki_jw_string(&w, mdk_tensor_name(o));
-            mdki_jw_key(&w, "datatype");
-            mdki_jw_string(&w, dt);
-            mdki_jw_key(&w, "shape");
-            mdki_jw_array(&w);
-            for (size_t k = 0; k < o->ndim; k++) mdki_jw_int(&w, o->shape[k]);
-            mdki_jw_end_array(&w);
-            mdki_jw_key(&w, "data");
-            mdki_jw_array(&w);
-            for (size_t k = 0; k < o->count && w.st == MDK_OK; k++) mdki_jw_element(&w, o, k);
-            mdki_jw_end_array(&w);
-            mdki_jw_end_object(&w);
+            mdki_jw_tensor(&w, o);
         }
         if (st == MDK_OK) {
             mdki_jw_end_array(&w);

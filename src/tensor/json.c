@@ -29,36 +29,58 @@ typedef struct fill_ctx {
     const char *what;
 } fill_ctx;
 
-static mdk_status fill_leaf(fill_ctx *c, const cJSON *v)
+/* The range of an integer dtype as doubles (the largest double not above the type's maximum); 0 for others. */
+static int int_range(mdk_dtype dt, double *lo, double *hi)
 {
-    mdk_tensor *t = c->t;
-    if (c->next >= t->count)
-        return mdki_fail(MDK_ERR_MISMATCH, "%s: more values than the shape holds (%zu)", c->what, t->count);
-    size_t i = c->next++;
+    switch (dt) {
+    case MDK_DTYPE_UINT8: *lo = 0, *hi = 255; return 1;
+    case MDK_DTYPE_UINT16: *lo = 0, *hi = 65535; return 1;
+    case MDK_DTYPE_UINT32: *lo = 0, *hi = 4294967295.0; return 1;
+    case MDK_DTYPE_UINT64: *lo = 0, *hi = 18446744073709549568.0; return 1;
+    case MDK_DTYPE_INT8: *lo = -128, *hi = 127; return 1;
+    case MDK_DTYPE_INT16: *lo = -32768, *hi = 32767; return 1;
+    case MDK_DTYPE_INT32: *lo = -2147483648.0, *hi = 2147483647.0; return 1;
+    case MDK_DTYPE_INT64: *lo = -9223372036854775808.0, *hi = 9223372036854774784.0; return 1;
+    default: return 0;
+    }
+}
+
+mdk_status mdki_json_put_value(mdk_tensor *t, size_t i, const cJSON *v, int strict, const char *what)
+{
     if (t->dtype == MDK_DTYPE_STRING) {
         if (!cJSON_IsString(v))
-            return mdki_fail(MDK_ERR_FORMAT, "%s: value %zu is not a string, expected one for a string tensor", c->what, i);
+            return mdki_fail(MDK_ERR_FORMAT, "%s: value %zu is not a string, expected one for a string tensor", what, i);
         return mdk_tensor_set_string(t, i, v->valuestring, strlen(v->valuestring));
     }
+    double d, lo, hi;
     if (cJSON_IsBool(v)) {
-        mdki_tensor_set_f64(t, i, cJSON_IsTrue(v) ? 1.0 : 0.0);
-        return MDK_OK;
-    }
-    if (cJSON_IsNumber(v)) {
-        mdki_tensor_set_f64(t, i, v->valuedouble);
-        return MDK_OK;
-    }
-    if (cJSON_IsString(v)) {
+        d = cJSON_IsTrue(v) ? 1.0 : 0.0;
+    } else if (cJSON_IsNumber(v)) {
+        d = v->valuedouble;
+    } else if (cJSON_IsString(v)) {
         const char *s = v->valuestring;
-        double d;
         if (strcasecmp(s, "nan") == 0) d = NAN;
         else if (strcasecmp(s, "infinity") == 0 || strcasecmp(s, "inf") == 0 || strcasecmp(s, "+inf") == 0) d = INFINITY;
         else if (strcasecmp(s, "-infinity") == 0 || strcasecmp(s, "-inf") == 0) d = -INFINITY;
-        else return mdki_fail(MDK_ERR_FORMAT, "%s: value %zu is the string \"%.40s\", expected a number", c->what, i, s);
-        mdki_tensor_set_f64(t, i, d);
-        return MDK_OK;
+        else return mdki_fail(MDK_ERR_FORMAT, "%s: value %zu is the string \"%.40s\", expected a number", what, i, s);
+    } else {
+        return mdki_fail(MDK_ERR_FORMAT, "%s: value %zu is not a number, bool or string", what, i);
     }
-    return mdki_fail(MDK_ERR_FORMAT, "%s: value %zu is not a number, bool or string", c->what, i);
+    if (strict && int_range(t->dtype, &lo, &hi)) {
+        const char *dt = mdk_v2_datatype(t->dtype);
+        if (d != floor(d) || !isfinite(d))
+            return mdki_fail(MDK_ERR_FORMAT, "%s: value %zu (%g) is not an integer as %s requires", what, i, d, dt);
+        if (d < lo || d > hi) return mdki_fail(MDK_ERR_FORMAT, "%s: value %zu (%g) is outside the range of %s", what, i, d, dt);
+    }
+    mdki_tensor_set_f64(t, i, d);
+    return MDK_OK;
+}
+
+static mdk_status fill_leaf(fill_ctx *c, const cJSON *v)
+{
+    if (c->next >= c->t->count)
+        return mdki_fail(MDK_ERR_MISMATCH, "%s: more values than the shape holds (%zu)", c->what, c->t->count);
+    return mdki_json_put_value(c->t, c->next++, v, 0, c->what);
 }
 
 /* Fills in row-major order from nested or flat data; nested arrays are checked against `shape`. */
@@ -225,25 +247,35 @@ void mdki_jw_element(mdki_jw *w, const mdk_tensor *t, size_t i)
     }
 }
 
-mdk_status mdki_json_encode(const mdk_tensor *t, mdki_buf *b)
+void mdki_jw_tensor_head(mdki_jw *w, const mdk_tensor *t)
 {
     const char *dt = mdk_v2_datatype(t->dtype);
+    mdki_jw_key(w, "name");
+    mdki_jw_string(w, mdk_tensor_name(t));
+    mdki_jw_key(w, "datatype");
+    mdki_jw_string(w, dt ? dt : "UNDEFINED");
+    mdki_jw_key(w, "shape");
+    mdki_jw_array(w);
+    for (size_t i = 0; i < t->ndim; i++) mdki_jw_int(w, t->shape[i]);
+    mdki_jw_end_array(w);
+}
+
+void mdki_jw_tensor(mdki_jw *w, const mdk_tensor *t)
+{
+    mdki_jw_object(w);
+    mdki_jw_tensor_head(w, t);
+    mdki_jw_key(w, "data");
+    mdki_jw_array(w);
+    for (size_t i = 0; i < t->count && w->st == MDK_OK; i++) mdki_jw_element(w, t, i);
+    mdki_jw_end_array(w);
+    mdki_jw_end_object(w);
+}
+
+mdk_status mdki_json_encode(const mdk_tensor *t, mdki_buf *b)
+{
     mdki_jw w;
     mdki_jw_init(&w, b, 0);
-    mdki_jw_object(&w);
-    mdki_jw_key(&w, "name");
-    mdki_jw_string(&w, mdk_tensor_name(t));
-    mdki_jw_key(&w, "datatype");
-    mdki_jw_string(&w, dt ? dt : "UNDEFINED");
-    mdki_jw_key(&w, "shape");
-    mdki_jw_array(&w);
-    for (size_t i = 0; i < t->ndim; i++) mdki_jw_int(&w, t->shape[i]);
-    mdki_jw_end_array(&w);
-    mdki_jw_key(&w, "data");
-    mdki_jw_array(&w);
-    for (size_t i = 0; i < t->count && w.st == MDK_OK; i++) mdki_jw_element(&w, t, i);
-    mdki_jw_end_array(&w);
-    mdki_jw_end_object(&w);
+    mdki_jw_tensor(&w, t);
     mdk_status st = mdki_jw_finish(&w);
     return st == MDK_OK ? mdki_buf_addc(b, '\n') : st;
 }

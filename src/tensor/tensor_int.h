@@ -44,10 +44,19 @@ mdk_status mdki_pb_decode(const void *data, size_t len, const char *what, mdk_te
 mdk_status mdki_pb_decode_value(const void *data, size_t len, mdk_value_kind kind, const char *what, mdk_tensor **out);
 mdk_status mdki_pb_encode(const mdk_tensor *t, void **data, size_t *len);
 mdk_status mdki_json_decode(const void *data, size_t len, mdk_dtype expect, const char *what, mdk_tensor **out);
+/* Element `i` of `t` from a JSON value (`struct cJSON`): a string for string tensors; a number, a bool, or the
+ * strings "NaN", "Infinity", "-Infinity" (also "inf", any case) for the others. `strict` refuses non-integers and
+ * values outside an integer dtype's range (the v2 protocol), else they are truncated and saturated. */
+struct cJSON;
+mdk_status mdki_json_put_value(mdk_tensor *t, size_t i, const struct cJSON *v, int strict, const char *what);
 mdk_status mdki_json_encode(const mdk_tensor *t, mdki_buf *out);
 /* Writes element `i` of `t` as a JSON value: a string, a number with round-trip precision (integers exact),
  * true/false, or "NaN"/"Infinity"/"-Infinity" quoted as the v2 protocol writes them. */
 void mdki_jw_element(mdki_jw *w, const mdk_tensor *t, size_t i);
+/* Writes "name", "datatype" (v2 names) and "shape" into the object open in `w`. */
+void mdki_jw_tensor_head(mdki_jw *w, const mdk_tensor *t);
+/* Writes `t` as a v2 tensor object {"name", "datatype", "shape", "data"}. */
+void mdki_jw_tensor(mdki_jw *w, const mdk_tensor *t);
 mdk_status mdki_npz_decode(const void *data, size_t len, const char *what, mdk_tensor ***out, size_t *count);
 
 #endif

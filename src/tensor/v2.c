@@ -53,56 +53,19 @@ static mdk_dtype from_datatype(const char *s)
     return MDK_DTYPE_UNDEFINED;
 }
 
-/* The range of an integer dtype as doubles (the largest double not above the type's maximum). */
-static int int_range(mdk_dtype dt, double *lo, double *hi)
-{
-    switch (dt) {
-    case MDK_DTYPE_UINT8: *lo = 0, *hi = 255; return 1;
-    case MDK_DTYPE_UINT16: *lo = 0, *hi = 65535; return 1;
-    case MDK_DTYPE_UINT32: *lo = 0, *hi = 4294967295.0; return 1;
-    case MDK_DTYPE_UINT64: *lo = 0, *hi = 18446744073709549568.0; return 1;
-    case MDK_DTYPE_INT8: *lo = -128, *hi = 127; return 1;
-    case MDK_DTYPE_INT16: *lo = -32768, *hi = 32767; return 1;
-    case MDK_DTYPE_INT32: *lo = -2147483648.0, *hi = 2147483647.0; return 1;
-    case MDK_DTYPE_INT64: *lo = -9223372036854775808.0, *hi = 9223372036854774784.0; return 1;
-    default: return 0;
-    }
-}
-
 typedef struct filler {
     mdk_tensor *t;
     size_t i;
     const char *name;
+    char what[300];  /* "input 'NAME'" for messages */
 } filler;
 
 /* One JSON value into element f->i. */
 static mdk_status put(filler *f, const cJSON *e)
 {
-    mdk_tensor *t = f->t;
-    if (f->i >= t->count)
-        return mdki_fail(MDK_ERR_MISMATCH, "input '%s': more data than its shape holds (%zu elements)", f->name, t->count);
-    size_t i = f->i++;
-    if (t->dtype == MDK_DTYPE_STRING) {
-        if (!cJSON_IsString(e)) return mdki_fail(MDK_ERR_FORMAT, "input '%s': BYTES data must be strings", f->name);
-        return mdk_tensor_set_string(t, i, e->valuestring, strlen(e->valuestring));
-    }
-    double v, lo, hi;
-    if (cJSON_IsNumber(e)) v = e->valuedouble;
-    else if (cJSON_IsBool(e)) v = cJSON_IsTrue(e);
-    else if (cJSON_IsString(e) && (!strcmp(e->valuestring, "NaN") || !strcmp(e->valuestring, "Infinity") ||
-                                   !strcmp(e->valuestring, "-Infinity")))
-        v = e->valuestring[0] == 'N' ? NAN : e->valuestring[0] == '-' ? -INFINITY : INFINITY;
-    else return mdki_fail(MDK_ERR_FORMAT, "input '%s': element %zu is not a number", f->name, i);
-    if (int_range(t->dtype, &lo, &hi)) {
-        if (v != floor(v) || !isfinite(v))
-            return mdki_fail(MDK_ERR_FORMAT, "input '%s': element %zu (%g) is not an integer as %s requires", f->name, i,
-                             v, mdk_v2_datatype(t->dtype));
-        if (v < lo || v > hi)
-            return mdki_fail(MDK_ERR_FORMAT, "input '%s': element %zu (%g) is outside the range of %s", f->name, i, v,
-                             mdk_v2_datatype(t->dtype));
-    }
-    mdki_tensor_set_f64(t, i, v);
-    return MDK_OK;
+    if (f->i >= f->t->count)
+        return mdki_fail(MDK_ERR_MISMATCH, "input '%s': more data than its shape holds (%zu elements)", f->name, f->t->count);
+    return mdki_json_put_value(f->t, f->i++, e, 1, f->what);
 }
 
 /* Flat or nested (any depth up to the rank) data, in row-major order. */
@@ -198,7 +161,8 @@ static mdk_status parse_input(const cJSON *in, size_t k, const unsigned char *bo
     } else if (!cJSON_IsArray(data)) {
         st = mdki_fail(MDK_ERR_FORMAT, "input '%s': \"data\" must be an array (or use binary_data_size)", name);
     } else {
-        filler f = {t, 0, name};
+        filler f = {t, 0, name, ""};
+        snprintf(f.what, sizeof f.what, "input '%.200s'", name);
         st = fill(&f, data, 1);
         if (st == MDK_OK && f.i != t->count)
             st = mdki_fail(MDK_ERR_MISMATCH, "input '%s': %zu data elements for shape of %zu elements", name, f.i, t->count);
@@ -365,29 +329,19 @@ mdk_status mdk_v2_response_encode(const char *name, const char *version, const m
                            t->kind != MDK_VALUE_TENSOR ? "sequence or optional" : mdk_dtype_name(t->dtype));
             break;
         }
-        mdki_jw_object(&w);
-        mdki_jw_key(&w, "name");
-        mdki_jw_string(&w, mdk_tensor_name(t));
-        mdki_jw_key(&w, "datatype");
-        mdki_jw_string(&w, mdk_v2_datatype(t->dtype));
-        mdki_jw_key(&w, "shape");
-        mdki_jw_array(&w);
-        for (size_t k = 0; k < t->ndim; k++) mdki_jw_int(&w, t->shape[k]);
-        mdki_jw_end_array(&w);
-        if (binary) {
-            size_t before = bin.len;
-            st = put_binary(&bin, t);
-            mdki_jw_key(&w, "parameters");
-            mdki_jw_object(&w);
-            mdki_jw_key(&w, "binary_data_size");
-            mdki_jw_uint(&w, bin.len - before);
-            mdki_jw_end_object(&w);
-        } else {
-            mdki_jw_key(&w, "data");
-            mdki_jw_array(&w);
-            for (size_t k = 0; k < t->count && w.st == MDK_OK; k++) mdki_jw_element(&w, t, k);
-            mdki_jw_end_array(&w);
+        if (!binary) {
+            mdki_jw_tensor(&w, t);
+            continue;
         }
+        size_t before = bin.len; /* the binary extension: the data after the JSON, its size here */
+        st = put_binary(&bin, t);
+        mdki_jw_object(&w);
+        mdki_jw_tensor_head(&w, t);
+        mdki_jw_key(&w, "parameters");
+        mdki_jw_object(&w);
+        mdki_jw_key(&w, "binary_data_size");
+        mdki_jw_uint(&w, bin.len - before);
+        mdki_jw_end_object(&w);
         mdki_jw_end_object(&w);
     }
     if (st == MDK_OK) {

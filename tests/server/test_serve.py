@@ -217,7 +217,7 @@ class Serve(mdktest.TestCase):
             (json.dumps({"inputs": [dict(good, datatype="FP64")]}).encode(), 400, "expected dtype float32, got float64"),
             (json.dumps({"inputs": [dict(good, datatype="FLOAT")]}).encode(), 400, "\"datatype\" must be one of"),
             (json.dumps({"inputs": [dict(good, data=x[:-1])]}).encode(), 400, "150527 data elements for shape of 150528"),
-            (json.dumps({"inputs": [dict(good, data=["a"] * len(x))]}).encode(), 400, "is not a number"),
+            (json.dumps({"inputs": [dict(good, data=["a"] * len(x))]}).encode(), 400, "is the string \"a\", expected a number"),
             (json.dumps({"inputs": [dict(good, name="image")]}).encode(), 400, "unknown input 'image'"),
             (json.dumps({"inputs": [good], "outputs": [{"name": "probs"}]}).encode(), 400, "unknown output 'probs'"),
             (json.dumps({"inputs": [dict(good, shape=[17, 3, 224, 224], data=x * 17)]}).encode(), 413,
