@@ -489,8 +489,14 @@ static int load(check_ctx *c)
             mdk_prep_info_free(info);
             mdk_image_free(img);
         }
-    } else {
-        st = mdk_model_open(c->path, &c->opts, &c->model);
+    } else { /* a spec or a bare model: its pipeline (a bare model's has no processing) */
+        mdk_spec *spec = NULL;
+        if (!c->opts.max_batch && mdk_spec_read(c->path, &spec) == MDK_OK) /* a spec's own limit, as for bundles */
+            c->opts.max_batch = mdk_spec_runtime_defaults(spec)->max_batch;
+        mdk_spec_free(spec);
+        if (!c->opts.max_batch) c->opts.max_batch = 64;
+        st = mdk_pipeline_open(c->path, &c->opts, &c->pipe);
+        if (st == MDK_OK) c->model = mdk_pipeline_model(c->pipe);
     }
     if (st != MDK_OK) return cli_lib_error("check", st);
     if (mdk_model_input_count(c->model) == 0 || mdk_model_input_count(c->model) > 64)
@@ -635,7 +641,7 @@ static void spawn_probe(char **child_argv, double timeout, result *r)
 
 static void usage(void)
 {
-    printf("usage: mdk check MODEL|BUNDLE [options]\n\n"
+    printf("usage: mdk check MODEL|SPEC|BUNDLE [options]\n\n"
            "Probes a model (or a bundle's whole pipeline) with boundary inputs and prints what happened: an empty\n"
            "tensor, batch 0, a batch against the same items run one by one, dims beyond their declared sizes or at 1,\n"
            "wrong rank, dtype and name, a missing input, NaN and Inf, a batch at and far beyond the max_batch limit,\n"
@@ -695,7 +701,7 @@ int cmd_check(int argc, char **argv)
     if (!c.path) return cli_usage_error("check", "missing MODEL or BUNDLE");
     c.is_bundle = mdk_path_is_bundle(c.path);
     /* --max-batch, else the bundle's limits.max_batch, else 64 */
-    c.opts.max_batch = max_batch > 0 ? (uint64_t)max_batch : c.is_bundle ? 0 : 64;
+    c.opts.max_batch = max_batch > 0 ? (uint64_t)max_batch : 0;
     c.dims = dims, c.n_dims = n_dims;
     int rc = 0;
     if (probe_index >= 0) { /* child: run one probe and print "CODE\tDETAIL" */
