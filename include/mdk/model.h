@@ -97,6 +97,10 @@ typedef struct mdk_options {
     uint64_t max_batch;      /* 0: no limit; otherwise a larger first dim of an input declared with a dynamic
                               * first dim is refused by mdk_model_run with MDK_ERR_TOO_LARGE */
     uint64_t max_input_bytes; /* 0: no limit; otherwise inputs larger in total are refused (MDK_ERR_TOO_LARGE) */
+    /* since 0.3 */
+    int allow_empty;         /* 1: a dynamic dim may be 0. By default (0) such an input is refused with
+                              * MDK_ERR_INVALID_ARGUMENT before ONNX Runtime sees it: some of its kernels (GRU,
+                              * LSTM) abort the whole process on an empty batch */
 } mdk_options;
 
 /* The function behind mdk_options_init(), for callers that cannot use the macro (other languages): `size` is

@@ -547,6 +547,10 @@ static mdk_status check_limits(const mdk_model *m, size_t i, const mdk_tensor *t
 {
     const mdk_value_info *v = &m->values[i];
     if (t->kind != MDK_VALUE_TENSOR) return MDK_OK;
+    for (size_t k = 0; !m->opts.allow_empty && v->has_shape && k < v->ndim && k < t->ndim; k++)
+        if (v->dims[k].value < 0 && t->shape[k] == 0)
+            return mdki_fail(MDK_ERR_INVALID_ARGUMENT, "input '%s': dim %zu is 0, an empty input: refused (some ONNX "
+                             "Runtime kernels abort on one; mdk_options.allow_empty lets it through)", v->name, k);
     if (m->opts.max_batch && v->has_shape && v->ndim >= 1 && v->dims[0].value < 0 && t->ndim >= 1 &&
         (uint64_t)t->shape[0] > m->opts.max_batch)
         return mdki_fail(MDK_ERR_TOO_LARGE, "input '%s': batch of %lld exceeds the limit of %llu (max_batch)", v->name,
