@@ -67,6 +67,9 @@ MDK_API const char *mdk_errmsg(void);
  * NULL accepted. Use it rather than free(): the library's allocator is its own business. */
 MDK_API void mdk_free(void *p);
 
+/* The SHA-256 of `len` bytes as 64 lowercase hex digits and a NUL in `out` (what manifests record). */
+MDK_API void mdk_sha256_hex(const void *data, size_t len, char out[65]);
+
 /* Joins `dir` and `name` with one '/' into `out` (`size` bytes, NUL-terminated). When the result does not
  * fit, nothing is cut: MDK_ERR_TOO_LARGE with a message giving the path's length and the limit. A NULL or
  * empty `dir` gives `name` alone. */

@@ -384,7 +384,7 @@ mdk_status mdk_bundle_read_file(const mdk_bundle *b, const char *rel, uint64_t c
     if (st != MDK_OK || !b->dir) return st;
     /* a directory can change after it was opened: the file must still be the one the manifest lists */
     char hex[65];
-    mdki_sha256_hex(*data, *len, hex);
+    mdk_sha256_hex(*data, *len, hex);
     if (strcmp(hex, mdki_files_find(&b->files, rel)->sha256) != 0) {
         mdki_free(*data);
         *data = NULL;

@@ -39,7 +39,6 @@ mdk_status mdki_files_add_buf(mdki_files *f, const char *path, mdki_buf *b);
 mdki_file *mdki_files_find(const mdki_files *f, const char *path);
 void mdki_files_sort(mdki_files *f);
 
-void mdki_sha256_hex(const void *data, size_t len, char out[65]);
 /* The bundle digest: sha256 over "sha256 size path\n" of every file in path order. */
 void mdki_files_digest(const mdki_files *f, char out[65]);
 /* manifest.json for `f` (which must not contain it). */

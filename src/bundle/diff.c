@@ -49,7 +49,7 @@ static mdk_status graph_of(const mdk_bundle *b, mdk_graph_info **g, char sha[65]
     size_t len;
     mdk_status st = mdki_bundle_load(b, "model/model.onnx", MDKI_BUNDLE_MAX_FILE_BYTES, &data, &len);
     if (st != MDK_OK) return st;
-    mdki_sha256_hex(data, len, sha);
+    mdk_sha256_hex(data, len, sha);
     st = mdk_graph_info_read_memory(data, len, "model/model.onnx", g);
     mdki_free(data);
     return st;

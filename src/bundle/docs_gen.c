@@ -534,8 +534,16 @@ mdk_status mdki_gen_docs(const mdk_spec *s, const mdk_model *m, const char *mode
         st = mdki_read_file(bench_json, 16u << 20, "bench report", &bench, &blen);
         cJSON *j = st == MDK_OK ? cJSON_ParseWithLength(bench, blen) : NULL;
         const cJSON *md = cJSON_GetObjectItemCaseSensitive(j, "markdown");
+        const cJSON *sha = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "environment"), "model_sha256");
+        const mdki_file *mf = mdki_files_find(f, "model/model.onnx");
         if (st == MDK_OK && !cJSON_IsString(md))
             st = mdki_fail(MDK_ERR_FORMAT, "'%s' is not an mdk bench report (no \"markdown\" field)", bench_json);
+        else if (st == MDK_OK && !cJSON_IsString(sha))
+            st = mdki_fail(MDK_ERR_FORMAT, "'%s' does not say which model it measured (no environment.model_sha256): "
+                           "measure this bundle's model again with mdk bench", bench_json);
+        else if (st == MDK_OK && mf && strcmp(sha->valuestring, mf->sha256) != 0)
+            st = mdki_fail(MDK_ERR_MISMATCH, "'%s' measured another model (sha256 %.16s...), not this bundle's (%.16s...): "
+                           "measure it again with mdk bench", bench_json, sha->valuestring, mf->sha256);
         if (st == MDK_OK && !(bench_md = mdki_strdup(md->valuestring))) st = MDK_ERR_NO_MEMORY;
         cJSON_Delete(j);
     }

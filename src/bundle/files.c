@@ -23,12 +23,6 @@ mdki_file *mdki_files_find(const mdki_files *f, const char *path)
     return NULL;
 }
 
-void mdki_sha256_hex(const void *data, size_t len, char out[65])
-{
-    unsigned char h[crypto_hash_sha256_BYTES];
-    crypto_hash_sha256(h, data, len);
-    sodium_bin2hex(out, 65, h, sizeof h);
-}
 
 /* Combining marks: a name holding one is in decomposed form (NFD), and could name the same file as its
  * precomposed twin on systems that normalize names. */
@@ -111,7 +105,7 @@ mdk_status mdki_files_add(mdki_files *f, const char *path, char *data, size_t si
     e->path = p;
     e->data = data;
     e->size = size;
-    mdki_sha256_hex(data ? data : "", data ? size : 0, e->sha256);
+    mdk_sha256_hex(data ? data : "", data ? size : 0, e->sha256);
     return MDK_OK;
 }
 

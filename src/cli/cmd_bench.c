@@ -129,6 +129,37 @@ static void help(void)
            "  --report DIR        bench.json, bench.md, latency.svg and concurrency.svg in DIR\n");
 }
 
+/* The SHA-256 of the model a path stands for: a bundle's model/model.onnx, a spec's model file, or the file. */
+static int model_digest(const char *path, char out[65])
+{
+    char *data = NULL;
+    size_t len = 0;
+    int rc = -1;
+    if (mdk_path_is_bundle(path)) {
+        mdk_bundle *b = NULL;
+        if (mdk_bundle_open(path, &b) == MDK_OK && mdk_bundle_read_file(b, "model/model.onnx", (uint64_t)2 << 30, &data, &len) == MDK_OK) {
+            mdk_sha256_hex(data, len, out);
+            rc = 0;
+        }
+        mdk_free(data);
+        mdk_bundle_close(b);
+        return rc;
+    }
+    mdk_spec *spec = NULL;
+    const char *model = bench_is_pipeline(path) && mdk_spec_read(path, &spec) == MDK_OK ? mdk_spec_model_path(spec) : path;
+    FILE *f = fopen(model, "rb");
+    long size = f && fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+    char *buf = size >= 0 && size < (2L << 30) && fseek(f, 0, SEEK_SET) == 0 ? malloc((size_t)size + 1) : NULL;
+    if (buf && fread(buf, 1, (size_t)size, f) == (size_t)size) {
+        mdk_sha256_hex(buf, (size_t)size, out);
+        rc = 0;
+    }
+    free(buf);
+    if (f) fclose(f);
+    mdk_spec_free(spec);
+    return rc;
+}
+
 int cmd_bench(int argc, char **argv)
 {
     const char *path = NULL, *json_path = NULL, *report = NULL, *image = NULL;
@@ -190,6 +221,11 @@ int cmd_bench(int argc, char **argv)
     cJSON_AddStringToObject(env, "mdk", mdk_version());
     cJSON_AddStringToObject(env, "onnxruntime", mdk_ort_version());
     cJSON_AddStringToObject(env, "model", path);
+    char digest[65] = "unknown";
+    if (model_digest(path, digest) == 0) cJSON_AddStringToObject(env, "model_sha256", digest);
+    const char *timed = image ? "the whole pipeline on an image file: decoding, preprocessing, the model, postprocessing"
+                              : "the model on tensors";
+    cJSON_AddStringToObject(env, "timed", timed);
     if (image) cJSON_AddStringToObject(env, "image", image);
     cJSON_AddNumberToObject(env, "runs", duration > 0 ? 0 : (double)runs);
     cJSON_AddNumberToObject(env, "duration_s", duration);
@@ -242,9 +278,10 @@ int cmd_bench(int argc, char **argv)
     if (!rc) { /* the Markdown table, also what mdk pack --bench embeds */
         char md[65536];
         size_t used = (size_t)snprintf(md, sizeof md, "Measured with `mdk bench` (mdk %s, ONNX Runtime %s) on %s, %ld logical "
-                                       "cores (%s).\n\n| batch | threads | concurrency | P50 ms | P90 ms | P99 ms | P99.9 ms | "
-                                       "items/s | load ms | peak RSS MB |\n|---|---|---|---|---|---|---|---|---|---|\n",
-                                       mdk_version(), mdk_ort_version(), cpu, cores, flags);
+                                       "cores (%s). Timed: %s; model sha256 %.16s....\n\n| batch | threads | concurrency | "
+                                       "P50 ms | P90 ms | P99 ms | P99.9 ms | items/s | load ms | peak RSS MB |\n"
+                                       "|---|---|---|---|---|---|---|---|---|---|\n",
+                                       mdk_version(), mdk_ort_version(), cpu, cores, flags, timed, digest);
         for (cJSON *c = configs->child; c && used < sizeof md; c = c->next) {
             cJSON *l = cJSON_GetObjectItem(c, "latency_ms");
             used += (size_t)snprintf(md + used, sizeof md - used, "| %g | %g | %g | %.3f | %.3f | %.3f | %.3f | %.1f | %.1f | %.1f |\n",

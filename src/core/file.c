@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "core/core.h"
 
 mdk_status mdki_read_file(const char *path, uint64_t cap, const char *what, char **data, size_t *len)
@@ -252,4 +254,11 @@ mdk_status mdki_format(char *out, size_t size, const char *what, const char *fmt
     if ((size_t)n >= size)
         return mdki_fail(MDK_ERR_TOO_LARGE, "%s '%.60s...' is %d bytes long, the limit is %zu", what, out, n, size - 1);
     return MDK_OK;
+}
+
+void mdk_sha256_hex(const void *data, size_t len, char out[65])
+{
+    unsigned char h[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256(h, data ? data : (const void *)"", data ? len : 0);
+    sodium_bin2hex(out, 65, h, sizeof h);
 }

@@ -231,17 +231,32 @@ class Bundles(mdktest.TestCase):
         self.assertEqual(subprocess.run(["diff", "-r", self.cls_dir, dirs]).returncode, 0)
 
     def test_bench_report_embedded(self):
+        """A report of mdk bench on the spec's own model is embedded, saying what was timed; a report measured on
+        another model, or one that does not say which, is refused."""
         report = self.path("bench.json")
-        with open(report, "w") as f:
-            json.dump({"markdown": "| batch | P50 ms | P99 ms |\n|---|---|---|\n| 1 | 4.2 | 5.0 |"}, f)
+        rc, _, err = run("bench", os.path.join(self.root, "src/mdk.yaml"), "--runs", "5", "--warmup", "1", "--json", report)
+        self.assertEqual(rc, 0, err)
         out = self.pack("src/mdk.yaml", "--bench", report, out="benched")[0]
-        with open(os.path.join(out, "docs/performance.md")) as f:
-            self.assertIn("| 1 | 4.2 | 5.0 |", f.read())
-        with open(os.path.join(out, "docs/README.md")) as f:
-            self.assertIn("| 1 | 4.2 | 5.0 |", f.read())
+        for doc in ("docs/performance.md", "docs/README.md"):
+            with open(os.path.join(out, doc)) as f:
+                text = f.read()
+            self.assertIn("Timed: the model on tensors", text)
+            self.assertIn("| 1 | 1 | 1 |", text)
+        other = self.path("other.json")
+        rc, _, err = run("bench", self.ocr_dir, "--runs", "5", "--warmup", "1", "--json", other)
+        self.assertEqual(rc, 0, err)
+        self.assertFails(["pack", os.path.join(self.root, "src/mdk.yaml"), "-o", self.path("b1"), "--bench", other],
+                         ["measured another model", "not this bundle's"])
+        with open(report) as f:
+            j = json.load(f)
+        del j["environment"]["model_sha256"]
+        with open(report, "w") as f:
+            json.dump(j, f)
+        self.assertFails(["pack", os.path.join(self.root, "src/mdk.yaml"), "-o", self.path("b2"), "--bench", report],
+                         ["does not say which model it measured"])
         with open(report, "w") as f:
             f.write("{}")
-        self.assertFails(["pack", os.path.join(self.root, "src/mdk.yaml"), "-o", self.path("b2"), "--bench", report],
+        self.assertFails(["pack", os.path.join(self.root, "src/mdk.yaml"), "-o", self.path("b3"), "--bench", report],
                          ["not an mdk bench report"])
 
     def test_refuses_existing_and_bad_specs(self):
