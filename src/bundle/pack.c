@@ -75,10 +75,20 @@ static mdk_status check_interface(const mdk_spec *s, const mdk_model *m)
                 if (d[i].ndim != v->ndim)
                     return mdki_fail(MDK_ERR_MISMATCH, "%s: %s '%s' is declared with rank %zu but the model has rank %zu",
                                      s->path, what, d[i].name, d[i].ndim, v->ndim);
-                for (size_t j = 0; j < v->ndim; j++)
+                for (size_t j = 0; j < v->ndim; j++) {
+                    /* the declaration is what the bundle documents: it must say what the model does */
                     if (d[i].dims[j] >= 0 && v->dims[j].value >= 0 && d[i].dims[j] != v->dims[j].value)
                         return mdki_fail(MDK_ERR_MISMATCH, "%s: %s '%s' dim %zu is declared %lld but the model has %lld",
                                          s->path, what, d[i].name, j, (long long)d[i].dims[j], (long long)v->dims[j].value);
+                    if (d[i].dims[j] >= 0 && v->dims[j].value < 0)
+                        return mdki_fail(MDK_ERR_MISMATCH, "%s: %s '%s' dim %zu is declared %lld but the model's is dynamic "
+                                         "('%s'): declare it by name, or fix the size in the model", s->path, what, d[i].name,
+                                         j, (long long)d[i].dims[j], v->dims[j].param ? v->dims[j].param : "?");
+                    if (d[i].dims[j] < 0 && v->dims[j].value >= 0)
+                        return mdki_fail(MDK_ERR_MISMATCH, "%s: %s '%s' dim %zu is declared as the named dim '%s' but the "
+                                         "model fixes it at %lld", s->path, what, d[i].name, j,
+                                         d[i].dim_names[j] ? d[i].dim_names[j] : "?", (long long)v->dims[j].value);
+                }
             }
         }
     }

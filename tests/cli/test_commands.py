@@ -210,18 +210,29 @@ class Commands(mdktest.TestCase):
         self.assertFails(["run", os.path.join(d, "scale.onnx"), "--image", os.path.join(d, "x.npy")],
                          ["scale.onnx is a bare model", "images need a spec or bundle"])
 
-    def relu_spec(self, name, extra=""):
-        """A folder with a Relu model, one test case and an mdk.yaml (plus `extra` lines); its path."""
+    def relu_spec(self, name, extra="", dims=(1, 3)):
+        """A folder with a Relu model (x and y of `dims`), one test case and an mdk.yaml (plus `extra` lines)."""
         d = self.path(name)
         os.makedirs(d)
-        x = helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [1, 3])
-        y = helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [1, 3])
+        x = helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, list(dims))
+        y = helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, list(dims))
         onnx.save(helper.make_model(helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g", [x], [y]),
                                     opset_imports=[helper.make_opsetid("", 13)]), os.path.join(d, "m.onnx"))
         np.savez(os.path.join(d, "in.npz"), x=np.array([[-1, 0, 2]], np.float32))
         with open(os.path.join(d, "mdk.yaml"), "w") as f:
             f.write("name: relu\nversion: 1.0.0\nmodel: m.onnx\ntest_cases: {inputs: in.npz}\n" + extra)
         return d
+
+    def test_declared_shapes_must_say_what_the_model_does(self):
+        d = self.relu_spec("fixed", "inputs: [{name: x, shape: [batch, 3]}]\n")  # the model's x is [1, 3]
+        self.assertFails(["pack", os.path.join(d, "mdk.yaml"), "-o", self.path("o1")],
+                         ["input 'x' dim 0 is declared as the named dim 'batch' but the model fixes it at 1"])
+        d = self.relu_spec("dyn", "inputs: [{name: x, shape: [1, 3]}]\n", dims=["N", 3])
+        self.assertFails(["pack", os.path.join(d, "mdk.yaml"), "-o", self.path("o2")],
+                         ["input 'x' dim 0 is declared 1 but the model's is dynamic ('N')"])
+        d = self.relu_spec("ok", "inputs: [{name: x, shape: [N, 3]}]\n", dims=["N", 3])
+        rc, _, err = run("pack", os.path.join(d, "mdk.yaml"), "-o", self.path("o3"))
+        self.assertEqual(rc, 0, err)
 
     def test_unknown_names_list_the_model_interface(self):
         d = self.relu_spec("names", "inputs: [{name: z, dtype: float32}]\n")
