@@ -105,8 +105,12 @@ static mdk_status image_cases(const mdk_spec *s, mdk_model *m, mdki_files *f, md
     for (size_t i = 0; i < s->n_test_images && st == MDK_OK; i++) {
         char bundle_path[MDKI_BUNDLE_MAX_PATH + 1], case_name[32];
         snprintf(case_name, sizeof case_name, "case_%02zu", i + 1);
-        st = mdki_format(bundle_path, sizeof bundle_path, "test image path", "test_cases/images/%02zu-%s", i + 1,
-                         base_name(s->test_images[i]));
+        /* NN-NAME, in case order; an image already so named (a bundle's own, packed again) keeps its name */
+        char nn[32];
+        snprintf(nn, sizeof nn, "%02zu-", i + 1);
+        const char *base = base_name(s->test_images[i]);
+        st = mdki_format(bundle_path, sizeof bundle_path, "test image path", "test_cases/images/%s%s",
+                         strncmp(base, nn, strlen(nn)) == 0 ? "" : nn, base);
         if (st != MDK_OK) break;
         if (!(img_names[i] = mdki_strdup(bundle_path + strlen("test_cases/")))) return MDK_ERR_NO_MEMORY;
         if ((st = add_disk(f, bundle_path, s->test_images[i], "test image")) != MDK_OK) break;
@@ -165,12 +169,25 @@ static size_t case_of(const char *name, const char **prefix)
     return slash ? (size_t)(slash - name) : strlen("inputs.npz");
 }
 
-/* Moves `src` (n tensors, the array freed) onto the end of `*arr`. */
-static mdk_status append_all(mdk_tensor ***arr, size_t *n, mdk_tensor **src, size_t count)
+/* Whether `name` belongs to one of this pack's `n_images` image cases, case_01 .. case_NN. */
+static int image_case(const char *name, size_t n_images)
+{
+    const char *prefix;
+    size_t len = case_of(name, &prefix);
+    unsigned k = 0;
+    int used = 0;
+    return prefix == name && len == 7 && sscanf(name, "case_%2u%n", &k, &used) == 1 && used == 7 && k >= 1 &&
+           k <= n_images;
+}
+
+/* Moves `src` (n tensors, the array freed) onto the end of `*arr`, leaving out the tensors of this pack's image
+ * cases: a bundle's own inputs.npz holds them next to its tensor cases, and packing its canonical mdk.yaml
+ * again makes them anew from the images. */
+static mdk_status append_all(mdk_tensor ***arr, size_t *n, mdk_tensor **src, size_t count, size_t n_images)
 {
     mdk_status st = MDK_OK;
     for (size_t i = 0; i < count; i++) {
-        if (st == MDK_OK) st = mdki_tensors_push(arr, n, src[i], 100000);
+        if (st == MDK_OK && !image_case(mdk_tensor_name(src[i]), n_images)) st = mdki_tensors_push(arr, n, src[i], 100000);
         else mdk_tensor_free(src[i]);
     }
     mdki_free(src);
@@ -186,9 +203,9 @@ static mdk_status tensor_cases(const mdk_spec *s, mdk_model *m, mdk_tensor ***in
     size_t first_in = *n_in, first_exp = *n_exp, n_new = 0;
     mdk_tensor **read = NULL;
     mdk_status st = mdk_npz_read(s->test_inputs, &read, &n_new);
-    if (st == MDK_OK) st = append_all(ins, n_in, read, n_new);
+    if (st == MDK_OK) st = append_all(ins, n_in, read, n_new, s->n_test_images);
     if (st == MDK_OK && s->test_expected && (st = mdk_npz_read(s->test_expected, &read, &n_new)) == MDK_OK)
-        st = append_all(exps, n_exp, read, n_new);
+        st = append_all(exps, n_exp, read, n_new, s->n_test_images);
     for (size_t i = first_in; i < *n_in && st == MDK_OK;) { /* one case: the run of entries sharing a prefix */
         const char *nm = mdk_tensor_name((*ins)[i]), *prefix;
         size_t plen = case_of(nm, &prefix), j = i;

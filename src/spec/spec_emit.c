@@ -180,8 +180,11 @@ mdk_status mdki_spec_emit(const mdk_spec *s, const char *model_path, const char 
                            "\"test_cases/expected_outputs.npz\"\n  rtol: %.9g\n  atol: %.9g\n", s->rtol, s->atol);
         if (st == MDK_OK && s->n_test_images && test_images) st = mdki_buf_addf(b, "  images:\n");
         for (size_t i = 0; test_images && i < s->n_test_images && st == MDK_OK; i++) {
-            st = mdki_buf_addf(b, "    - ");
-            if (st == MDK_OK) st = q(b, test_images[i]);
+            /* relative to the bundle, like the other paths: the canonical spec packs again as it is */
+            char path[1100];
+            st = mdki_format(path, sizeof path, "test image path", "test_cases/%s", test_images[i]);
+            if (st == MDK_OK) st = mdki_buf_addf(b, "    - ");
+            if (st == MDK_OK) st = q(b, path);
             if (st == MDK_OK) st = mdki_buf_addc(b, '\n');
         }
     }

@@ -229,6 +229,11 @@ class Bundles(mdktest.TestCase):
         with open(self.cls_dir + ".mdk", "rb") as a, open(archive, "rb") as b:
             self.assertEqual(a.read(), b.read())
         self.assertEqual(subprocess.run(["diff", "-r", self.cls_dir, dirs]).returncode, 0)
+        # the bundle's own canonical mdk.yaml packs again into the same bytes
+        rc, out, err = run("pack", os.path.join(self.cls_dir, "mdk.yaml"), "-o", self.path("repack"), "--archive")
+        self.assertEqual(rc, 0, err)
+        with open(self.cls_dir + ".mdk", "rb") as a, open(out.split()[1], "rb") as b:
+            self.assertEqual(a.read(), b.read())
 
     def test_bench_report_embedded(self):
         """A report of mdk bench on the spec's own model is embedded, saying what was timed; a report measured on

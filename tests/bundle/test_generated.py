@@ -99,6 +99,12 @@ class Generated(mdktest.TestCase):
         for name, want in self.expected("first").items():
             np.testing.assert_allclose(np.load(os.path.join(self.path("out"), name + ".npy")), want, rtol=1e-5, atol=1e-6)
 
+    def test_canonical_spec_packs_again(self):
+        rc, out, err = run("pack", os.path.join(self.b, "mdk.yaml"), "-o", self.path("again"), "--archive")
+        self.assertEqual(rc, 0, err)
+        with open(self.b + ".mdk", "rb") as a, open(out.split()[1], "rb") as b:
+            self.assertEqual(a.read(), b.read())
+
     def test_python_test_and_example(self):
         env = mdktest.sanitizer_env(dict(os.environ, PYTHONPATH=os.path.join(ROOT, "bindings", "python"), MDK_LIBRARY=LIB))
         p = subprocess.run(["/usr/bin/python3", os.path.join(self.b, "test_cases", "test.py")], capture_output=True,
