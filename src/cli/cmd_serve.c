@@ -16,9 +16,10 @@ static void on_signal(int sig) { g_signal = sig; }
 
 static void help(void)
 {
-    printf("usage: mdk serve REPOSITORY|BUNDLE|MODEL.onnx... [options]\n\n"
+    printf("usage: mdk serve REPOSITORY|BUNDLE|MODEL.onnx|SPEC... [options]\n\n"
            "Serves models over HTTP/1.1: the Open Inference Protocol v2 (KServe, Triton clients) with the binary\n"
-           "tensor extension, POST /v1/models/NAME/predict for an image upload (bundles with preprocessing),\n"
+           "tensor extension, POST /v1/models/NAME/predict for an image upload (bundles and specs with\n"
+           "preprocessing; a spec (mdk.yaml) is served as it is, for a vendor trying it before packing),\n"
            "/openapi.json and Swagger UI at /docs, Prometheus /metrics and the v2 repository extension.\n"
            "A repository holds NAME/VERSION/ bundle folders (or NAME/VERSION.mdk), or bundles as mdk pack writes\n"
            "them; every bundle is integrity-checked before it serves, and the newest version is the default.\n"

@@ -30,7 +30,7 @@ typedef struct model {
 
 typedef struct found {
     char name[256], version[128], path[4096];
-    int bare; /* a .onnx file */
+    int bare; /* 1: a .onnx file; 2: a spec (mdk.yaml naming its model); 0: a bundle */
 } found;
 
 /* What failed to load, so that the scan does not retry it until the source changes. */
@@ -118,9 +118,13 @@ static srv_version *load_version(const found *f, char *err, size_t errsize)
     mdk_options_init(&o);
     const mdk_spec_runtime *rt = NULL;
     mdk_status st = MDK_OK;
+    mdk_spec *spec = NULL; /* a spec served as it is: read for its runtime defaults, then opened as a pipeline */
     if (!f->bare) {
         st = mdk_bundle_open(f->path, &v->bundle);
         if (st == MDK_OK) rt = mdk_spec_runtime_defaults(mdk_bundle_spec(v->bundle));
+    } else if (f->bare == 2) {
+        st = mdk_spec_read(f->path, &spec);
+        if (st == MDK_OK) rt = mdk_spec_runtime_defaults(spec);
     }
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     int workers = g_cfg->workers ? g_cfg->workers : rt && rt->concurrency ? rt->concurrency : (int)(cores > 0 ? cores : 1);
@@ -136,20 +140,22 @@ static srv_version *load_version(const found *f, char *err, size_t errsize)
         }
     }
     if (st == MDK_OK) {
-        if (v->bundle) {
-            st = mdk_bundle_pipeline(v->bundle, &o, &v->pipe);
+        if (v->bundle || spec) {
+            st = v->bundle ? mdk_bundle_pipeline(v->bundle, &o, &v->pipe) : mdk_pipeline_open(f->path, &o, &v->pipe);
             if (st == MDK_OK) v->model = mdk_pipeline_model(v->pipe);
         } else {
             st = mdk_model_open(f->path, &o, &v->model);
         }
     }
+    mdk_spec_free(spec);
     if (st != MDK_OK) {
         snprintf(err, errsize, "%s", mdk_errmsg());
         version_free(v);
         return NULL;
     }
-    v->name = strdup(v->bundle ? mdk_spec_name(mdk_bundle_spec(v->bundle)) : f->name);
-    v->version = strdup(v->bundle ? mdk_spec_version(mdk_bundle_spec(v->bundle)) : f->version);
+    const mdk_spec *named = v->pipe && f->bare != 1 ? mdk_pipeline_spec(v->pipe) : NULL; /* bundles and specs */
+    v->name = strdup(named ? mdk_spec_name(named) : f->name);
+    v->version = strdup(named ? (*mdk_spec_version(named) ? mdk_spec_version(named) : "1") : f->version);
     v->source = strdup(f->path);
     v->digest = strdup(v->bundle ? mdk_bundle_digest(v->bundle) : "");
     v->has_preprocess = v->pipe && mdk_spec_has_preprocess(mdk_pipeline_spec(v->pipe));
@@ -217,6 +223,8 @@ static void scan_path(const char *path, found *out, size_t *n)
         snprintf(name, sizeof name, "%.*s", (int)(strlen(base) - 5), base);
         return add_found(out, n, name, "1", path, 1);
     }
+    if (S_ISREG(st.st_mode) && (ends_with(path, ".yaml") || ends_with(path, ".yml")))
+        return add_found(out, n, "*", "*", path, 2);
     DIR *d = S_ISDIR(st.st_mode) ? opendir(path) : NULL;
     struct dirent *e;
     while (d && (e = readdir(d))) {
@@ -362,7 +370,7 @@ static int scan(const char *name, int explicit, char *err, size_t errsize)
             }
             continue;
         }
-        logf_("serving %s %s from %s (%s)", v->name, v->version, v->source, v->digest[0] ? v->digest : "bare model");
+        logf_("serving %s %s from %s (%s)", v->name, v->version, v->source, v->digest[0] ? v->digest : f->bare == 2 ? "spec, unpacked" : "bare model");
         srv_version *old = publish(v);
         if (old) srv_version_release(old);
     }

@@ -99,6 +99,15 @@ class Generated(mdktest.TestCase):
         for name, want in self.expected("first").items():
             np.testing.assert_allclose(np.load(os.path.join(self.path("out"), name + ".npy")), want, rtol=1e-5, atol=1e-6)
 
+    def test_spec_served_before_packing(self):
+        with Server(os.path.join(self.root, "mdk.yaml")) as s:
+            with open(os.path.join(self.b, "examples", "request.json")) as f:
+                req = json.load(f)
+            r = requests.post(f"{s.url}/v2/models/stateful/infer", json=req, timeout=30)
+            self.assertEqual(r.status_code, 200, r.text)
+            self.assertEqual(requests.get(f"{s.url}/v2/models/stateful", timeout=30).json()["versions"], ["1.2.0"])
+            self.check_v2_answer(r.json(), "first")
+
     def test_canonical_spec_packs_again(self):
         rc, out, err = run("pack", os.path.join(self.b, "mdk.yaml"), "-o", self.path("again"), "--archive")
         self.assertEqual(rc, 0, err)
