@@ -188,5 +188,112 @@ class Zoo(mdktest.TestCase):
                             np.testing.assert_allclose(out[k.split("/")[1]], want, rtol=RTOL, atol=ATOL)
 
 
+class RealBundles(mdktest.TestCase):
+    """PaddleOCR's recognizer (a text line resized to height 48 at its own width) and text detector (DBNet as a
+    segmentation) as image bundles, and ONNX's StringNormalizer as a tensor bundle with string inputs and
+    outputs: each packed, verified as a directory and an archive, accepted, run through its test.py, and
+    served with its curl.sh and its OpenAPI example, whose answers equal the bundle's expected outputs."""
+
+    @classmethod
+    def setUpClass(cls):
+        import cv2
+        ocr = os.path.join(mdktest.MODELS, "ocr")
+        mdktest.require("models", os.path.isdir(ocr))
+        cls._dir = tempfile.TemporaryDirectory(prefix="mdk-real-")
+        root = cls.root = cls._dir.name
+        os.makedirs(os.path.join(root, "lines"))
+        lines = []
+        for i, (word, width) in enumerate((("Model 2026", 400), ("mdk", 160), ("Delivery Kit 1.0", 560))):
+            img = np.full((64, width, 3), 255, np.uint8)
+            cv2.putText(img, word, (8, 46), cv2.FONT_HERSHEY_SIMPLEX, 1.4, (0, 0, 0), 3, cv2.LINE_AA)
+            lines.append(f"lines/{i}.png")
+            cv2.imwrite(os.path.join(root, lines[-1]), img)
+        images = ", ".join(lines)
+        specs = {
+            "text-rec": ("ch_PP-OCRv4_rec_infer.onnx", "preprocess:\n  steps:\n    - resize: {shorter_side: 48}\n    - color: BGR\n"
+                         "    - scale: 1/255\n    - normalize: {mean: 0.5, std: 0.5}\n"),
+            "text-det": ("ch_PP-OCRv4_det_infer.onnx", "preprocess:\n  steps:\n    - resize: {width: 640, height: 64}\n"
+                         "    - color: BGR\n    - scale: 1/255\n"
+                         "    - normalize: {mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225]}\n"
+                         "postprocess: {type: segmentation, threshold: 0.3}\n"),
+        }
+        cls.bundles = {}
+        for name, (model, steps) in specs.items():
+            os.symlink(os.path.join(ocr, model), os.path.join(root, model))
+            with open(os.path.join(root, name + ".yaml"), "w") as f:
+                f.write(f"name: {name}\nversion: 1.0.0\nmodel: {model}\n{steps}test_cases: {{images: [{images}]}}\n")
+            cls.bundles[name] = cls.pack(os.path.join(root, name + ".yaml"))
+        # string tensors in and out: ONNX's StringNormalizer test model with its own test data as the case
+        import onnx
+        from onnx import numpy_helper
+        node = os.path.join(mdktest.ONNX_NODE, "test_strnormalizer_export_monday_casesensintive_lower")
+        shutil.copy(os.path.join(node, "model.onnx"), os.path.join(root, "strings.onnx"))
+        read = lambda p: numpy_helper.to_array(onnx.load_tensor(os.path.join(node, "test_data_set_0", p)))
+        np.savez(os.path.join(root, "s_in.npz"), x=read("input_0.pb").astype(str))
+        np.savez(os.path.join(root, "s_out.npz"), y=read("output_0.pb").astype(str))
+        with open(os.path.join(root, "strings.yaml"), "w") as f:
+            f.write("name: strings\nversion: 1.0.0\nmodel: strings.onnx\n"
+                    "test_cases: {inputs: s_in.npz, expected_outputs: s_out.npz}\n")
+        cls.bundles["strings"] = cls.pack(os.path.join(root, "strings.yaml"))
+
+    @classmethod
+    def pack(cls, spec):
+        rc, out, err = run("pack", spec, "-o", os.path.join(cls.root, "out"), "--archive")
+        if rc != 0:
+            raise AssertionError(f"mdk pack {spec}: {err}")
+        return out.split()[0]
+
+    @classmethod
+    def tearDownClass(cls):
+        cls._dir.cleanup()
+
+    def test_verify_and_accept(self):
+        for name, b in self.bundles.items():
+            with self.subTest(bundle=name):
+                for form in (b, b + ".mdk"):
+                    rc, out, err = run("verify", form)
+                    self.assertEqual(rc, 0, out + err)
+                    self.assertIn(" passed, 0 failed", out)
+                rc, out, err = run("accept", b + ".mdk", "--duration", "0.5", "--report", self.path("acc-" + name))
+                self.assertEqual(rc, 0, out + err)
+
+    def test_generated_test_py(self):
+        env = mdktest.sanitizer_env(dict(os.environ, PYTHONPATH=os.path.join(ROOT, "bindings", "python"), MDK_LIBRARY=LIB))
+        for name, b in self.bundles.items():
+            with self.subTest(bundle=name):
+                p = subprocess.run(["/usr/bin/python3", os.path.join(b, "test_cases", "test.py")], capture_output=True,
+                                   text=True, env=env)
+                self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+
+    def test_served(self):
+        for name, b in self.bundles.items():
+            with self.subTest(bundle=name), Server(b + ".mdk") as s:
+                curl = subprocess.run(["sh", os.path.join(b, "examples", "curl.sh")], capture_output=True, text=True,
+                                      env=dict(os.environ, MDK_URL=s.url), timeout=120)
+                self.assertEqual(curl.returncode, 0, curl.stderr)
+                answer = json.loads(curl.stdout.strip().splitlines()[-1])
+                with open(os.path.join(b, "docs", "openapi.json")) as f:
+                    api = json.load(f)
+                example = api["paths"][f"/v2/models/{name}/infer"]["post"]["requestBody"]["content"]["application/json"]["example"]
+                r = requests.post(f"{s.url}/v2/models/{name}/infer", json=example, timeout=120)
+                self.assertEqual(r.status_code, 200, r.text)
+                # the OpenAPI example is the first case: the answer is its expected output
+                want = np.load(os.path.join(b, "test_cases", "expected_outputs.npz"))
+                first = want.files[0].split("/")[0] if "/" in want.files[0] else None
+                for o in r.json()["outputs"]:
+                    key = f"{first}/{o['name']}" if first else o["name"]
+                    got = np.array(o["data"]).reshape(o["shape"])
+                    if got.dtype.kind in "US":
+                        self.assertEqual(got.tolist(), want[key].tolist())
+                    else:
+                        np.testing.assert_allclose(got, want[key], rtol=1e-4, atol=1e-5)
+                if name == "strings":
+                    self.assertEqual(answer["outputs"][0]["data"], want["y"].tolist())
+                elif name == "text-det":  # an image through the whole pipeline, the upload named by its file
+                    self.assertEqual(answer["results"][0]["image"], "01-0.png")
+                else:  # no postprocessing: the recognizer's raw scores, [1, T, 6625] with T from the image's width
+                    self.assertEqual(answer["outputs"][0]["shape"][2], 6625)
+
+
 if __name__ == "__main__":
     mdktest.main()

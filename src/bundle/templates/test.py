@@ -32,8 +32,16 @@ for case, feed in inputs.items():
     got = model.predict(feed)
     ok = case in expected
     for out, want in expected.get(case, {}).items():
-        close = np.isclose(got[out], want, rtol=rtol, atol=atol, equal_nan=True)
-        if got[out].shape != want.shape or not close.all():
+        value = np.asarray(got[out])
+        if value.shape != want.shape:
+            ok = False
+            print(f"FAIL {case}: output '{out}': shape {value.shape}, expected {want.shape}")
+            continue
+        if value.dtype.kind in "USOb" or want.dtype.kind in "USOb":  # strings and bools: equal
+            close = value.astype(str) == want.astype(str)
+        else:
+            close = np.isclose(value, want, rtol=rtol, atol=atol, equal_nan=True)
+        if not close.all():
             ok = False
             print(f"FAIL {case}: output '{out}': {int((~close).sum())} of {want.size} values out of tolerance")
     if ok:
