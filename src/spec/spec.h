@@ -124,7 +124,9 @@ mdk_status mdki_spec_parse(const char *data, size_t len, const char *path, mdki_
 /* The spec a bare model (.onnx, .ort) stands for: named after the file, no processing, defaults throughout. */
 mdk_status mdki_spec_for_model(const char *model_path, mdk_spec **out);
 
-/* The spec as canonical YAML (what a bundle's mdk.yaml holds): paths rewritten by `rename` (NULL: kept). */
+/* The spec as canonical YAML (what a bundle's mdk.yaml holds), naming the files as the bundle holds them: the
+ * model and its variants, the labels, and the test images (`test_images`: one per spec test image, relative to
+ * test_cases/ as cases.json names them; written as test_cases/...; NULL: none listed). */
 mdk_status mdki_spec_emit(const mdk_spec *s, const char *model_path, const char *labels_path, const char *int8_path,
                           const char *fp16_path, const char *const *test_images, mdki_buf *out);
 

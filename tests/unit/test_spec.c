@@ -654,7 +654,7 @@ static void round_trip(const char *yaml, int full)
     assert_int_equal(parse(yaml, &r, &a), MDK_OK);
     mdki_buf out;
     mdki_buf_init(&out, 1u << 20);
-    const char *images[] = {"test_cases/images/0.jpg", "test_cases/images/1.png"};
+    const char *images[] = {"images/0.jpg", "images/1.png"}; /* as cases.json names them, below test_cases/ */
     assert_int_equal(mdki_spec_emit(a, "model/model.onnx", a->n_labels ? "labels.txt" : NULL,
                                     a->variant_int8 ? "model/model.int8.onnx" : NULL,
                                     a->variant_fp16 ? "model/model.fp16.onnx" : NULL, images, &out), MDK_OK);
