@@ -119,12 +119,13 @@ static srv_version *load_version(const found *f, char *err, size_t errsize)
     const mdk_spec_runtime *rt = NULL;
     mdk_status st = MDK_OK;
     mdk_spec *spec = NULL; /* a spec served as it is: read for its runtime defaults, then opened as a pipeline */
+    mdk_spec_runtime spec_rt;
     if (!f->bare) {
         st = mdk_bundle_open(f->path, &v->bundle);
         if (st == MDK_OK) rt = mdk_spec_runtime_defaults(mdk_bundle_spec(v->bundle));
     } else if (f->bare == 2) {
         st = mdk_spec_read(f->path, &spec);
-        if (st == MDK_OK) rt = mdk_spec_runtime_defaults(spec);
+        if (st == MDK_OK) spec_rt = *mdk_spec_runtime_defaults(spec), rt = &spec_rt; /* a copy: the spec is freed below */
     }
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     int workers = g_cfg->workers ? g_cfg->workers : rt && rt->concurrency ? rt->concurrency : (int)(cores > 0 ? cores : 1);
