@@ -944,7 +944,8 @@ static int setup_bundle(void **state)
 {
     (void)state;
     char *model = data_path("MDK_ONNX_NODE_DATA", "test_globalaveragepool/model.onnx");
-    snprintf(g_tmp, sizeof g_tmp, "/tmp/mdk_test_process_XXXXXX");
+    const char *tmp = getenv("TMPDIR");
+    snprintf(g_tmp, sizeof g_tmp, "%s/mdk_test_process_XXXXXX", tmp && *tmp ? tmp : P_tmpdir);
     assert_non_null(mkdtemp(g_tmp));
     snprintf(g_spec, sizeof g_spec, "%s/mdk.yaml", g_tmp);
     char text[4600], path[200];

@@ -360,7 +360,9 @@ static void test_labels_from_reader(void **state)
 static void test_spec_read_from_disk(void **state)
 {
     (void)state;
-    char dir[] = "/tmp/mdk_test_spec_XXXXXX";
+    char dir[200];
+    const char *tmp = getenv("TMPDIR");
+    snprintf(dir, sizeof dir, "%.160s/mdk_test_spec_XXXXXX", tmp && *tmp ? tmp : P_tmpdir);
     assert_non_null(mkdtemp(dir));
     char yaml[256], labels[256];
     snprintf(yaml, sizeof yaml, "%s/mdk.yaml", dir);
