@@ -97,17 +97,27 @@ static double num(const cJSON *o, const char *key)
     return cJSON_IsNumber(v) ? v->valuedouble : 0;
 }
 
+/* Runs `mdk VERB BUNDLE --json [--threads N]` as step `name`, its JSON report into s->data. Returns the exit
+ * status, or -1 with `why` saying how the process ended. */
+static int run_report(const char *verb, const char *name, const char *bundle, int threads, step *s, char *why,
+                      size_t why_size)
+{
+    char t[16];
+    snprintf(t, sizeof t, "%d", threads);
+    const char *args[] = {verb, bundle, "--json", threads ? "--threads" : NULL, t, NULL};
+    char *out = NULL;
+    int rc = run_self(args, &out, why, why_size);
+    s->name = name;
+    s->data = out ? cJSON_Parse(out) : NULL;
+    free(out);
+    return rc;
+}
+
 /* Integrity (every file against manifest.json) and every test case through the whole pipeline. */
 static void step_verify(const char *bundle, int threads, step *s)
 {
-    char t[16], why[256] = "";
-    snprintf(t, sizeof t, "%d", threads);
-    const char *args[] = {"verify", bundle, "--json", threads ? "--threads" : NULL, t, NULL};
-    char *out = NULL;
-    int rc = run_self(args, &out, why, sizeof why);
-    s->name = "integrity and test cases";
-    s->data = out ? cJSON_Parse(out) : NULL;
-    free(out);
+    char why[256] = "";
+    int rc = run_report("verify", "integrity and test cases", bundle, threads, s, why, sizeof why);
     double passed = num(s->data, "passed"), failed = num(s->data, "failed");
     if (rc < 0) set_summary(s, "fail", "mdk verify %s", why);
     else if (!s->data) set_summary(s, "fail", "the bundle failed its integrity check (the error is above)");
@@ -119,14 +129,8 @@ static void step_verify(const char *bundle, int threads, step *s)
 /* The boundary probes, each in its own process. */
 static void step_check(const char *bundle, int threads, step *s)
 {
-    char t[16], why[256] = "";
-    snprintf(t, sizeof t, "%d", threads);
-    const char *args[] = {"check", bundle, "--json", threads ? "--threads" : NULL, t, NULL};
-    char *out = NULL;
-    int rc = run_self(args, &out, why, sizeof why);
-    s->name = "boundary probes";
-    s->data = out ? cJSON_Parse(out) : NULL;
-    free(out);
+    char why[256] = "";
+    int rc = run_report("check", "boundary probes", bundle, threads, s, why, sizeof why);
     double passed = num(s->data, "passed"), warned = num(s->data, "warnings"), failed = num(s->data, "failed");
     if (rc < 0) set_summary(s, "fail", "mdk check %s", why);
     else if (!s->data) set_summary(s, "fail", "mdk check gave no report (exit %d; the error is above)", rc);
@@ -241,10 +245,10 @@ static void write_svg(FILE *f, const step *lat, double want_p99)
     fprintf(f, "</svg>\n");
 }
 
+/* accept.json (also on stdout with `print_json`), latency.svg and accept.md in `dir`, which exists. */
 static int write_report(const char *dir, const char *bundle, const mdk_spec *spec, const char *digest, step *steps,
-                        size_t n, cJSON *env, const char *overall)
+                        size_t n, cJSON *env, const char *overall, int print_json)
 {
-    if (cli_mkdirs(dir) != 0) return cli_error("accept", "cannot create '%s'", dir);
     char p[4200];
     cJSON *root = cJSON_CreateObject();
     cJSON_AddStringToObject(root, "bundle", bundle);
@@ -268,6 +272,7 @@ static int write_report(const char *dir, const char *bundle, const mdk_spec *spe
     if (!text || mdk_path_join(p, sizeof p, dir, "accept.json") != MDK_OK || !(f = fopen(p, "w")) ||
         fprintf(f, "%s\n", text) < 0 || fclose(f) != 0)
         rc = cli_error("accept", "cannot write the JSON report in '%s'", dir);
+    if (!rc && print_json) printf("%s\n", text);
     free(text);
     double want_p99 = 0;
     mdk_spec_performance(spec, &want_p99, NULL);
@@ -404,15 +409,8 @@ int cmd_accept(int argc, char **argv)
     for (int k = 0; k < 3; k++)
         if (!strcmp(steps[k].verdict, "fail")) overall = "refused";
     cJSON *env = environment(&steps[2]);
-    int rc = write_report(dir, bundle, spec, mdk_bundle_digest(b), steps, 3, env, overall);
-    if (!rc && json) {
-        char p[4300];
-        snprintf(p, sizeof p, "%s/accept.json", dir);
-        FILE *f = fopen(p, "r");
-        int c;
-        while (f && (c = fgetc(f)) != EOF) putchar(c);
-        if (f) fclose(f);
-    } else if (!rc) {
+    int rc = write_report(dir, bundle, spec, mdk_bundle_digest(b), steps, 3, env, overall, json);
+    if (!rc && !json) {
         printf("%s %s (%s)\n", mdk_spec_name(spec), mdk_spec_version(spec), mdk_bundle_digest(b));
         for (int k = 0; k < 3; k++) printf("%-5s %-25s %s\n", steps[k].verdict, steps[k].name, steps[k].summary);
         printf("%s: report in %s/accept.md (also accept.json, latency.svg)\n", overall, dir);
