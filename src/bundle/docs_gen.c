@@ -361,9 +361,8 @@ static const char *model_path(char *buf, size_t size, const char *fmt, const mdk
     return buf;
 }
 
-/* The v2 inference request body: its schema and an example, the first test case (which the model answers;
- * zeros of the smallest valid shape when there is none). */
-static void infer_body(mdki_jw *w, const mdk_model *m, const mdki_sample *first)
+/* "requestBody": {"required": true, "content": { ... the media types the caller writes, closed by end_body. */
+static void open_body(mdki_jw *w)
 {
     mdki_jw_key(w, "requestBody");
     mdki_jw_object(w);
@@ -371,6 +370,19 @@ static void infer_body(mdki_jw *w, const mdk_model *m, const mdki_sample *first)
     mdki_jw_bool(w, 1);
     mdki_jw_key(w, "content");
     mdki_jw_object(w);
+}
+
+static void end_body(mdki_jw *w)
+{
+    mdki_jw_end_object(w);
+    mdki_jw_end_object(w);
+}
+
+/* The v2 inference request body: its schema and an example, the first test case (which the model answers;
+ * zeros of the smallest valid shape when there is none). */
+static void infer_body(mdki_jw *w, const mdk_model *m, const mdki_sample *first)
+{
+    open_body(w);
     mdki_jw_key(w, "application/json");
     mdki_jw_object(w);
     mdki_jw_key(w, "schema");
@@ -432,8 +444,7 @@ static void infer_body(mdki_jw *w, const mdk_model *m, const mdki_sample *first)
     mdki_jw_end_array(w);
     mdki_jw_end_object(w); /* example */
     mdki_jw_end_object(w); /* application/json */
-    mdki_jw_end_object(w); /* content */
-    mdki_jw_end_object(w); /* requestBody */
+    end_body(w);
 }
 
 /* {"type": "string", "format": "binary"} as the value of `key`: a file's bytes. */
@@ -451,12 +462,7 @@ static void binary_string(mdki_jw *w, const char *key)
 /* The image upload body of /v1/.../predict: multipart or a raw JPEG/PNG body. */
 static void upload_body(mdki_jw *w)
 {
-    mdki_jw_key(w, "requestBody");
-    mdki_jw_object(w);
-    mdki_jw_key(w, "required");
-    mdki_jw_bool(w, 1);
-    mdki_jw_key(w, "content");
-    mdki_jw_object(w);
+    open_body(w);
     mdki_jw_key(w, "multipart/form-data");
     mdki_jw_object(w);
     mdki_jw_key(w, "schema");
@@ -475,8 +481,7 @@ static void upload_body(mdki_jw *w)
         binary_string(w, "schema");
         mdki_jw_end_object(w);
     }
-    mdki_jw_end_object(w);
-    mdki_jw_end_object(w);
+    end_body(w);
 }
 
 static mdk_status openapi(const mdk_spec *s, const mdk_model *m, const mdki_sample *first, mdki_buf *b)
