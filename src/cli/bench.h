@@ -17,6 +17,8 @@ typedef struct bench_config {
     long long runs, warmup; /* runs is a cap when duration_s > 0 */
     double duration_s;
     int progress;           /* a progress bar on stderr */
+    mdk_tensor *const *first_case; /* a bundle's first test case (bench_first_case), used when no input is given */
+    size_t n_first_case;
 } bench_config;
 
 typedef struct bench_result {
@@ -30,6 +32,10 @@ typedef struct bench_result {
 
 /* Measures one configuration. Returns 0, or the exit code after printing the error. */
 int bench_measure(const bench_config *cfg, bench_result *res);
+/* The inputs of a bundle's first test case, read once for every configuration: nothing (*n 0) for another
+ * form or a bundle without a usable case. Returns 0, or the exit code after printing why the bundle cannot
+ * be opened. Free with mdk_tensors_free. */
+int bench_first_case(const char *path, mdk_tensor ***inputs, size_t *n);
 /* 1 when `path` runs through a spec's pipeline (bundle or mdk.yaml). */
 int bench_is_pipeline(const char *path);
 /* The CPU model and its notable instruction-set flags. */

@@ -158,21 +158,16 @@ static int make_feeds(const bench_config *cfg, mdk_model *m, mdk_tensor **feeds,
             return cli_usage_error("bench", "--dim %s=%lld sets the batch, which is dim '%s' of the inputs: use --batch",
                                    bname, cfg->dims[k].value, bname);
     *items = cfg->batch;
-    if (!cfg->n_inputs && mdk_path_is_bundle(cfg->path)) { /* the bundle's first test case */
-        mdk_bundle *b = NULL;
-        mdk_tensor **ts = NULL;
-        size_t nt = 0;
-        mdk_status st = mdk_bundle_open(cfg->path, &b);
-        if (st == MDK_OK) st = mdk_bundle_first_case(b, &ts, &nt);
-        mdk_bundle_close(b);
+    if (!cfg->n_inputs && cfg->n_first_case) { /* the bundle's first test case */
+        mdk_status st = MDK_OK;
         int64_t have = 1, idx[1024];
         for (size_t i = 0; st == MDK_OK && i < n_in; i++) { /* the case's batch: where the first input carries it */
-            for (size_t k = 0; k < nt && !feeds[i]; k++)
-                if (ts[k] && strcmp(mdk_tensor_name(ts[k]), mdk_model_input(m, i)->name) == 0) feeds[i] = ts[k], ts[k] = NULL;
-            if (!feeds[i]) st = MDK_ERR_NOT_FOUND;
-            else if (i == 0 && axes[0] >= 0) have = mdk_tensor_shape(feeds[0])[axes[0]];
+            for (size_t k = 0; k < cfg->n_first_case && !feeds[i] && st == MDK_OK; k++)
+                if (strcmp(mdk_tensor_name(cfg->first_case[k]), mdk_model_input(m, i)->name) == 0)
+                    st = mdk_tensor_clone(cfg->first_case[k], &feeds[i]);
+            if (st == MDK_OK && !feeds[i]) st = MDK_ERR_NOT_FOUND;
+            else if (st == MDK_OK && i == 0 && axes[0] >= 0) have = mdk_tensor_shape(feeds[0])[axes[0]];
         }
-        mdk_tensors_free(ts, nt);
         if (st == MDK_OK && have > 0 && cfg->batch <= 1024) {
             for (long long k = 0; k < cfg->batch; k++) idx[k] = k % have;
             for (size_t i = 0; i < n_in && st == MDK_OK; i++) {
@@ -221,6 +216,18 @@ static int make_feeds(const bench_config *cfg, mdk_model *m, mdk_tensor **feeds,
         break;
     }
     return rc;
+}
+
+int bench_first_case(const char *path, mdk_tensor ***inputs, size_t *n)
+{
+    *inputs = NULL;
+    *n = 0;
+    if (!mdk_path_is_bundle(path)) return 0;
+    mdk_bundle *b = NULL;
+    mdk_status st = mdk_bundle_open(path, &b);
+    if (st == MDK_OK && mdk_bundle_first_case(b, inputs, n) != MDK_OK) *inputs = NULL, *n = 0; /* none: random inputs */
+    mdk_bundle_close(b);
+    return st == MDK_OK ? 0 : cli_lib_error("bench", st);
 }
 
 int bench_measure(const bench_config *cfg, bench_result *res)

@@ -235,11 +235,14 @@ int cmd_bench(int argc, char **argv)
     mdk_options base;
     mdk_options_init(&base);
     int header = 0; /* printed with the first result: a model that cannot be measured leaves only its error */
+    mdk_tensor **first = NULL;
+    size_t n_first = 0;
+    if (!image && !n_inputs) rc = bench_first_case(path, &first, &n_first);
     for (size_t ti = 0; ti < threads.n && !rc; ti++)
         for (size_t bi = 0; bi < batches.n && !rc; bi++)
             for (size_t ci = 0; ci < conc.n && !rc; ci++) {
                 bench_config cfg = {path, image, base, batches.v[bi], conc.v[ci], inputs, n_inputs, dims, n_dims,
-                                    runs, warmup, duration, tty};
+                                    runs, warmup, duration, tty, first, n_first};
                 cfg.opts.intra_op_threads = (int)threads.v[ti];
                 char label[128];
                 snprintf(label, sizeof label, "batch %lld, threads %lld, conc %lld", batches.v[bi], threads.v[ti], conc.v[ci]);
@@ -275,6 +278,7 @@ int cmd_bench(int argc, char **argv)
                 fflush(stdout);
             }
     cli_dims_free(dims, n_dims);
+    mdk_tensors_free(first, n_first);
     if (!rc) { /* the Markdown table, also what mdk pack --bench embeds */
         char md[65536];
         size_t used = (size_t)snprintf(md, sizeof md, "Measured with `mdk bench` (mdk %s, ONNX Runtime %s) on %s, %ld logical "

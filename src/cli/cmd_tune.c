@@ -356,7 +356,11 @@ int cmd_tune(int argc, char **argv)
     mdk_status st = batchable(path, &t.base.opts, &b);
     if (st != MDK_OK) return cli_lib_error("tune", st);
     if (!b) n_batches = 1, batches[0] = 1;
-    int rc = search(&t, (int)cores, batches, n_batches, concs, n_concs);
+    mdk_tensor **first = NULL; /* read once for every trial */
+    size_t n_first = 0;
+    int rc = !t.base.image && !n_inputs ? bench_first_case(path, &first, &n_first) : 0;
+    t.base.first_case = first, t.base.n_first_case = n_first;
+    if (rc == 0) rc = search(&t, (int)cores, batches, n_batches, concs, n_concs);
     if (rc == 0 && t.n == 0) rc = cli_error("tune", "no configuration could be measured");
     if (rc == 0) {
         /* ranked: best first */
@@ -403,5 +407,6 @@ int cmd_tune(int argc, char **argv)
             printf("wrote the best configuration into %s (runtime:)\n", spec_path);
     }
     cli_dims_free(dims, n_dims);
+    mdk_tensors_free(first, n_first);
     return rc;
 }
